@@ -1,0 +1,122 @@
+import type { DeployView, LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
+import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
+import type { Credentials } from "./credentials.js";
+
+/** A thin client for the control API: every failure becomes a MicrosError with the server's code. */
+export class ApiClient {
+  constructor(private readonly credentials: Credentials) {}
+
+  get host(): string {
+    return this.credentials.host;
+  }
+
+  whoami() {
+    return this.json<{ user: UserView }>("GET", "/v1/whoami");
+  }
+
+  listProjects() {
+    return this.json<{ projects: ProjectView[] }>("GET", "/v1/projects");
+  }
+
+  createMicro(body: { name: string; project: string; runtime: string }) {
+    return this.json<{ micro: MicroView }>("POST", "/v1/micros", body);
+  }
+
+  getMicro(id: string) {
+    return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
+  }
+
+  listReleases(id: string) {
+    return this.json<{ releases: ReleaseView[] }>("GET", `/v1/micros/${encodeURIComponent(id)}/releases`);
+  }
+
+  deploy(id: string, archive: Buffer) {
+    return this.json<DeployView>("POST", `/v1/micros/${encodeURIComponent(id)}/releases`, archive, "application/gzip");
+  }
+
+  logs(id: string, query: { since?: string; limit?: number }) {
+    const params = new URLSearchParams();
+    if (query.since) params.set("since", query.since);
+    if (query.limit) params.set("limit", String(query.limit));
+    return this.json<{ logs: LogView[] }>("GET", `/v1/micros/${encodeURIComponent(id)}/logs?${params}`);
+  }
+
+  /** Streams log lines as they are written, until the server or the signal ends it. */
+  async *followLogs(id: string, query: { since?: string }, signal: AbortSignal): AsyncGenerator<LogView> {
+    const params = new URLSearchParams({ follow: "true" });
+    if (query.since) params.set("since", query.since);
+    const response = await this.request(
+      "GET",
+      `/v1/micros/${encodeURIComponent(id)}/logs?${params}`,
+      undefined,
+      undefined,
+      signal,
+    );
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of response.body) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      let newline = buffered.indexOf("\n");
+      while (newline !== -1) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line) yield JSON.parse(line) as LogView;
+        newline = buffered.indexOf("\n");
+      }
+    }
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const response = await this.request(method, path, body, contentType);
+    return (await response.json()) as T;
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.credentials.token}` };
+    let payload: string | Buffer | undefined;
+    if (body instanceof Buffer) {
+      headers["content-type"] = contentType ?? "application/octet-stream";
+      payload = body;
+    } else if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.credentials.host}${path}`, { method, headers, body: payload, signal });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new MicrosError(
+        "ERR_SERVER_UNREACHABLE",
+        `Could not reach the Micros server at ${this.credentials.host} (${cause?.code ?? cause?.message ?? (err as Error).message}). Is \`micros server\` running there? The host comes from \`micros login\` or MICROS_HOST.`,
+        { cause: err },
+      );
+    }
+    if (response.ok) return response;
+    throw await errorFrom(response);
+  }
+}
+
+async function errorFrom(response: Response): Promise<MicrosError> {
+  const text = await response.text();
+  try {
+    const { error } = JSON.parse(text) as ErrorBody;
+    if (error && isErrorCode(error.code)) {
+      return new MicrosError(error.code, error.message, error.details ? { details: error.details } : {});
+    }
+  } catch {
+    // Not our JSON shape: something else answered (a proxy, another server).
+  }
+  return new MicrosError(
+    "ERR_SERVER_UNREACHABLE",
+    `The server answered ${response.status} ${response.statusText} with something that is not a Micros API response: ${text.slice(0, 200)}`,
+  );
+}

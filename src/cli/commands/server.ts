@@ -1,0 +1,77 @@
+import type { Command } from "commander";
+import { parseDuration } from "../../shared/duration.js";
+import { MicrosError } from "../../shared/errors.js";
+import { type CliContext, print } from "../context.js";
+
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined)
+    throw new MicrosError("ERR_VALIDATION", `${value} is not a duration; use e.g. 500ms, 30s, 10m.`);
+  return ms;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new MicrosError("ERR_VALIDATION", `${value} is not a port number.`);
+  return n;
+}
+
+export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
+  program
+    .command("server")
+    .description("run the Micros platform: control API and gateway on one port")
+    .option("--port <port>", "port to listen on (0 picks a free one)", port, 4000)
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--data-dir <dir>", "where the database, releases and logs live", ".micros-data")
+    .option("--domain <domain>", "micros answer at <subdomain>.<domain>:<port>", "localhost")
+    .option("--idle-timeout <duration>", "stop an instance after this long without requests", duration)
+    .option("--log-level <level>", "server log level: error, warn, info, debug", "info")
+    .addHelpText(
+      "after",
+      "\nExample:\n  micros server --port 4000 --data-dir /var/lib/micros --domain micros.example.com",
+    )
+    .action(
+      (options: {
+        port: number;
+        host: string;
+        dataDir: string;
+        domain: string;
+        idleTimeout?: number;
+        logLevel: string;
+      }) =>
+        run(async () => {
+          const { serverConfigSchema } = await import("../../server/config.js");
+          const { startServer } = await import("../../server/server.js");
+          const config = serverConfigSchema.parse({
+            port: options.port,
+            host: options.host,
+            dataDir: options.dataDir,
+            domain: options.domain,
+            logLevel: options.logLevel,
+            ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
+          });
+          const server = await startServer(config);
+          const host = `http://localhost:${server.port}`;
+          print(ctx, `Micros is listening on ${server.url} (data in ${server.dataDir}).`);
+          print(
+            ctx,
+            "Instances run as plain processes: this version does not isolate micros from each other or the host.",
+          );
+          if (server.adminTokenCreated)
+            print(ctx, `Created the admin access token in ${server.adminTokenFile} (mode 0600).`);
+          print(ctx, `Log in with: micros login --host ${host} --token "$(cat ${server.adminTokenFile})"`);
+          print(ctx, `Micros answer at http://<name>.${config.domain}:${server.port}/`);
+          await new Promise<void>((resolve) => {
+            const stop = (signal: string) => {
+              print(ctx, `Received ${signal}: stopping instances and shutting down...`);
+              server.close().then(resolve, resolve);
+            };
+            process.once("SIGINT", () => stop("SIGINT"));
+            process.once("SIGTERM", () => stop("SIGTERM"));
+          });
+          print(ctx, "Stopped.");
+          return 0;
+        }),
+    );
+}

@@ -1,0 +1,52 @@
+import { Command, CommanderError } from "commander";
+import { MicrosError, toMicrosError } from "../shared/errors.js";
+import * as deploy from "./commands/deploy.js";
+import * as details from "./commands/details.js";
+import * as login from "./commands/login.js";
+import * as logs from "./commands/logs.js";
+import * as newMicro from "./commands/new.js";
+import * as server from "./commands/server.js";
+import * as version from "./commands/version.js";
+import type { CliContext } from "./context.js";
+import { printInstallOutputOnFailure } from "./upload.js";
+
+/** Every command registers itself here; each runs through `run`, which turns errors into a message and exit code. */
+const COMMANDS = [login, newMicro, deploy, details, logs, server, version];
+
+export async function main(argv: string[], ctx: CliContext): Promise<number> {
+  let exitCode = 0;
+  const run = async (work: () => Promise<number>) => {
+    try {
+      exitCode = await work();
+    } catch (err) {
+      const error = toMicrosError(err);
+      ctx.stderr.write(`Error: ${error.message}\n`);
+      if (error.code === "ERR_DEPENDENCY_INSTALL_FAILED")
+        printInstallOutputOnFailure({ ...ctx, stdout: ctx.stderr }, error.details);
+      if (error.code === "ERR_INTERNAL" && err instanceof Error && !(err instanceof MicrosError)) {
+        ctx.stderr.write(`${err.stack ?? ""}\n`);
+      }
+      exitCode = 1;
+    }
+  };
+  const program = new Command("micros")
+    .description("Micros: deploy small web apps to your own server")
+    .version(version.VERSION, "-v, --version")
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text) });
+  for (const command of COMMANDS) command.register(program, ctx, run);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+  return exitCode;
+}
+
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+});

@@ -1,0 +1,30 @@
+import type { MicroView } from "../shared/api.js";
+import { type CliContext, print } from "./context.js";
+
+/** The details of a micro as aligned `label: value` lines. */
+export function printMicro(ctx: CliContext, micro: MicroView): void {
+  const running = micro.instances.filter((instance) => instance.state !== "stopped");
+  const rows: [string, string][] = [
+    ["name", micro.name],
+    ["id", micro.id],
+    ["project", micro.project],
+    ["runtime", micro.runtime],
+    ["endpoint", micro.endpoint],
+    [
+      "release",
+      micro.release
+        ? `v${micro.release.version} (deployed ${micro.release.createdAt})`
+        : "none yet: run `micros deploy`",
+    ],
+    ["env vars", micro.envVars.length ? micro.envVars.join(", ") : "none"],
+    ["http auth", micro.httpAuth ? "enabled" : "disabled"],
+    [
+      "instances",
+      running.length
+        ? running.map((instance) => `${instance.id} (${instance.state}, ${instance.release})`).join(", ")
+        : "none running (asleep)",
+    ],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 1;
+  for (const [label, value] of rows) print(ctx, `${`${label}:`.padEnd(width)} ${value}`);
+}

@@ -1,0 +1,25 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Store } from "./store/store.js";
+
+export const ADMIN_TOKEN_FILE = "admin-token";
+
+/**
+ * On first start, creates the admin user and writes its token to
+ * `<data-dir>/admin-token` (mode 0600). Later starts leave it as it is.
+ */
+export async function ensureAdmin(store: Store, dataDir: string): Promise<{ file: string; created: boolean }> {
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  if (store.users.byName("admin")) return { file, created: false };
+  const admin = store.users.create("admin", true);
+  const token = store.users.issueToken(admin.id, "admin-token");
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return { file, created: true };
+}
+
+export async function readAdminToken(dataDir: string): Promise<string | undefined> {
+  return readFile(join(dataDir, ADMIN_TOKEN_FILE), "utf8").then(
+    (text) => text.trim(),
+    () => undefined,
+  );
+}

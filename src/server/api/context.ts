@@ -1,0 +1,60 @@
+import type { FastifyRequest } from "fastify";
+import type { MicroView } from "../../shared/api.js";
+import { MicrosError } from "../../shared/errors.js";
+import type { InstanceManager } from "../instances/manager.js";
+import type { LogSink } from "../logs/log-sink.js";
+import type { Deployer } from "../releases/deployer.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import type { Micro } from "../store/micros.js";
+import type { Store } from "../store/store.js";
+import type { User } from "../store/users.js";
+import { microView } from "./views.js";
+
+/** Everything the API's routes use, passed in once so each route file stays small. */
+export interface ApiContext {
+  store: Store;
+  runtimes: RuntimeRegistry;
+  instances: InstanceManager;
+  deployer: Deployer;
+  logs: LogSink;
+  endpointFor(subdomain: string): string;
+}
+
+export function currentUser(request: FastifyRequest): User {
+  const user = request.user;
+  if (!user) throw new MicrosError("ERR_UNAUTHORIZED", "Missing or invalid access token. Log in with `micros login`.");
+  return user;
+}
+
+/** The micro with this id, when the caller owns it. */
+export function ownedMicro(ctx: ApiContext, request: FastifyRequest, id: string): Micro {
+  const user = currentUser(request);
+  const micro = ctx.store.micros.byId(id);
+  if (!micro) {
+    throw new MicrosError(
+      "ERR_MICRO_NOT_FOUND",
+      `No micro has the id ${id}. If its folder was copied from elsewhere, run \`micros clone\` to fetch it again.`,
+      {
+        details: { id },
+      },
+    );
+  }
+  if (ctx.store.projects.byId(micro.projectId)?.ownerId !== user.id) {
+    throw new MicrosError("ERR_FORBIDDEN", `The micro ${id} belongs to another user.`);
+  }
+  return micro;
+}
+
+export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
+  const project = ctx.store.projects.byId(micro.projectId);
+  if (!project) throw new MicrosError("ERR_INTERNAL", `The micro ${micro.id} has no project.`);
+  return microView({
+    micro,
+    project,
+    endpoint: ctx.endpointFor(micro.subdomain),
+    release: micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,
+    envVars: ctx.store.envNames(micro.id),
+    instances: ctx.instances.list(micro.id),
+    releaseVersion: (releaseId) => ctx.store.releases.byId(releaseId)?.version,
+  });
+}

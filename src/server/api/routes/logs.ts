@@ -1,0 +1,46 @@
+import type { FastifyInstance } from "fastify";
+import { logsQuery } from "../../../shared/api.js";
+import { parseDuration } from "../../../shared/duration.js";
+import { MicrosError } from "../../../shared/errors.js";
+import { type ApiContext, ownedMicro } from "../context.js";
+import { parse } from "../validate.js";
+import { logView } from "../views.js";
+
+const HEARTBEAT_MS = 15_000;
+
+/** `since` is a duration back from now (`10m`) or a point in time (ISO 8601). */
+function sinceToTs(since: string | undefined): number | undefined {
+  if (since === undefined) return undefined;
+  const back = parseDuration(since);
+  if (back !== undefined) return Date.now() - back;
+  const at = Date.parse(since);
+  if (Number.isNaN(at)) {
+    throw new MicrosError(
+      "ERR_VALIDATION",
+      `since must be a duration such as 10m or 2h, or an ISO 8601 time; got ${since}.`,
+    );
+  }
+  return at;
+}
+
+export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get<{ Params: { id: string } }>("/micros/:id/logs", async (request, reply) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const query = parse(logsQuery, request.query, "query");
+    ctx.logs.flush();
+    const lines = ctx.store.logs.list(micro.id, { sinceTs: sinceToTs(query.since), limit: query.limit }).map(logView);
+    if (query.follow !== "true" && query.follow !== "1") return { logs: lines };
+
+    // Following: newline-delimited JSON, the backlog first, then each line as it is written.
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+    for (const line of lines) res.write(`${JSON.stringify(line)}\n`);
+    const stop = ctx.logs.follow(micro.id, (line) => res.write(`${JSON.stringify(logView(line))}\n`));
+    const heartbeat = setInterval(() => res.write("\n"), HEARTBEAT_MS);
+    res.once("close", () => {
+      stop();
+      clearInterval(heartbeat);
+    });
+  });
+}

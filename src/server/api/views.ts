@@ -1,0 +1,60 @@
+import type { InstanceView, LogView, MicroView, ProjectView, ReleaseView } from "../../shared/api.js";
+import type { InstanceInfo } from "../instances/manager.js";
+import type { LogLine } from "../store/logs.js";
+import type { Micro } from "../store/micros.js";
+import type { Project } from "../store/projects.js";
+import type { Release } from "../store/releases.js";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function projectView(project: Project): ProjectView {
+  return { id: project.id, name: project.name, createdAt: iso(project.createdAt) };
+}
+
+export function releaseView(release: Release, currentId: string | null): ReleaseView {
+  return {
+    id: release.id,
+    version: release.version,
+    createdAt: iso(release.createdAt),
+    codeBytes: release.codeBytes,
+    fileCount: release.fileCount,
+    install: release.install,
+    current: release.id === currentId,
+  };
+}
+
+export function logView(line: LogLine): LogView {
+  return { id: line.id, time: iso(line.ts), source: line.source, instance: line.instanceId, message: line.message };
+}
+
+export function microView(input: {
+  micro: Micro;
+  project: Project;
+  endpoint: string;
+  release: Release | undefined;
+  envVars: string[];
+  instances: InstanceInfo[];
+  releaseVersion: (releaseId: string) => number | undefined;
+}): MicroView {
+  const { micro } = input;
+  const instances: InstanceView[] = input.instances.map((instance) => ({
+    id: instance.id,
+    state: instance.state,
+    release: `v${input.releaseVersion(instance.releaseId) ?? "?"}`,
+    startedAt: iso(instance.startedAt),
+    inFlight: instance.inFlight,
+  }));
+  return {
+    id: micro.id,
+    name: micro.name,
+    project: input.project.name,
+    runtime: micro.runtime,
+    subdomain: micro.subdomain,
+    endpoint: input.endpoint,
+    httpAuth: micro.httpAuth,
+    release: input.release ? releaseView(input.release, micro.currentReleaseId) : null,
+    envVars: input.envVars,
+    instances,
+    createdAt: iso(micro.createdAt),
+  };
+}

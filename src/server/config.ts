@@ -1,0 +1,44 @@
+import { z } from "zod";
+
+const MB = 1024 * 1024;
+
+/** Server settings; every default here is what `micros server` uses without flags. */
+export const serverConfigSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(4000),
+  /** Loopback by default: exposing the platform is a choice the operator makes with --host. */
+  host: z.string().min(1).default("127.0.0.1"),
+  dataDir: z.string().min(1).default(".micros-data"),
+  /** Micros answer at <subdomain>.<domain>; `localhost` resolves to loopback in browsers and curl. */
+  domain: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, "must be a host name such as localhost or micros.example.com")
+    .default("localhost"),
+  /** As Deta did: an instance sleeps after a minute without requests. */
+  idleTimeoutMs: z.number().int().positive().default(60_000),
+  /** Long enough for a large app's first import on a slow disk. */
+  startTimeoutMs: z.number().int().positive().default(30_000),
+  /** How long a stopping instance may finish in-flight requests after SIGTERM. */
+  stopGraceMs: z.number().int().positive().default(5_000),
+  installTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
+  /** Deta's and Lambda's limit for code, compressed and unpacked alike. */
+  maxUploadBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(250 * MB),
+  maxCodeBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(250 * MB),
+  /** Releases kept for rollback, the current one included. */
+  keepReleases: z.number().int().min(1).default(5),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug"]).default("info"),
+});
+
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;

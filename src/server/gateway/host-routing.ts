@@ -1,0 +1,20 @@
+/** Which part of the platform a request is for, decided by its Host header alone. */
+export type Route = { kind: "micro"; subdomain: string } | { kind: "control" };
+
+/**
+ * `<subdomain>.<domain>[:port]` goes to a micro; any other host (the bare
+ * domain, an IP address, a missing header) goes to the control plane.
+ */
+export function routeForHost(host: string | undefined, domain: string): Route {
+  if (!host) return { kind: "control" };
+  let name = host.toLowerCase();
+  // Strip the port; an IPv6 literal ("[::1]:4000") is never a micro.
+  if (name.startsWith("[")) return { kind: "control" };
+  const colon = name.lastIndexOf(":");
+  if (colon !== -1) name = name.slice(0, colon);
+  if (name.endsWith(".")) name = name.slice(0, -1);
+  const suffix = `.${domain}`;
+  if (!name.endsWith(suffix)) return { kind: "control" };
+  const subdomain = name.slice(0, -suffix.length);
+  return subdomain ? { kind: "micro", subdomain } : { kind: "control" };
+}

@@ -1,0 +1,81 @@
+import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
+import { MicrosError } from "../../shared/errors.js";
+import type { Lease } from "../instances/manager.js";
+
+// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+]);
+
+const END_REASON_WAIT_MS = 250;
+
+/** Raw header pairs minus hop-by-hop ones; keeping them raw preserves repeats such as Set-Cookie. */
+function forwardable(raw: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (!HOP_BY_HOP.has(name.toLowerCase())) kept.push(name, raw[i + 1] as string);
+  }
+  return kept;
+}
+
+export function sendError(res: ServerResponse, error: MicrosError): void {
+  if (res.headersSent) {
+    res.destroy(error);
+    return;
+  }
+  const body = JSON.stringify(error.toBody());
+  res.writeHead(error.status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * Sends one request to an instance over its pooled keep-alive connection and
+ * streams the answer back. Hand-written on node:http rather than a proxy
+ * library: this is the hot path of every request, and it needs nothing more
+ * than a pipe in each direction.
+ */
+export function proxyToInstance(req: IncomingMessage, res: ServerResponse, lease: Lease): void {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    lease.done();
+  };
+  res.once("close", finish);
+
+  const upstream = request(
+    {
+      socketPath: lease.socketPath,
+      agent: lease.agent,
+      method: req.method,
+      path: req.url,
+      headers: forwardable(req.rawHeaders) as unknown as OutgoingHttpHeaders,
+    },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardable(answer.rawHeaders));
+      answer.pipe(res);
+      answer.once("error", () => res.destroy());
+    },
+  );
+  upstream.once("error", async (err) => {
+    // A reset usually means the instance died; give its exit a moment to be seen so the caller learns why.
+    const reason = await lease.endReason(END_REASON_WAIT_MS);
+    const message = reason
+      ? `The micro's instance ${reason} while handling this request.`
+      : `The micro closed the connection without answering (${err.message}).`;
+    sendError(res, new MicrosError("ERR_APP_CRASHED", message));
+    finish();
+  });
+  req.pipe(upstream);
+  req.once("aborted", () => upstream.destroy());
+}

@@ -1,0 +1,47 @@
+import type { Duplex, Readable } from "node:stream";
+
+/**
+ * The seam between the instance manager and wherever instances run. The
+ * manager says what to run; an executor decides how (a plain child process, a
+ * sandbox, another machine) and hands back a running process with its
+ * channels. Nothing above this interface knows which executor is in use.
+ */
+export interface LaunchSpec {
+  instanceId: string;
+  microId: string;
+  /** The release's code and dependencies on the host. */
+  appDir: string;
+  /** Host folder of the runner for the micro's runtime. */
+  runtimeDir: string;
+  /** The runner's command line, given the paths as the instance sees them. */
+  command(paths: { runtimeDir: string }): { file: string; args: string[] };
+}
+
+export interface InstanceProcess {
+  /** Paths as seen from inside the instance, for the runner's start message. */
+  readonly inside: { appDir: string; socketPath: string };
+  /** Where the host reaches the instance's HTTP socket. */
+  readonly socketPath: string;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The control channel (fd 3): newline-delimited JSON both ways. */
+  readonly control: Duplex;
+  /** Settles once every process of the instance is gone. */
+  readonly exited: Promise<ExitStatus>;
+  /** Asks the instance to finish (SIGTERM). */
+  terminate(): void;
+  /** Ends the instance at once, with every process in it. Idempotent. */
+  kill(): void;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Executor {
+  readonly name: string;
+  launch(spec: LaunchSpec): Promise<InstanceProcess>;
+  /** Removes whatever an earlier, crashed server left behind. */
+  cleanup(): Promise<void>;
+}

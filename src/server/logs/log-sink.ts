@@ -1,0 +1,56 @@
+import { EventEmitter } from "node:events";
+import type { LogLine, LogSource, Logs, NewLogLine } from "../store/logs.js";
+
+const MAX_LINE = 16 * 1024;
+/** Lines kept per micro; older ones are trimmed as new ones arrive. */
+const KEEP_PER_MICRO = 10_000;
+const TRIM_EVERY = 500;
+
+/**
+ * Collects log lines from instances and the platform, writes them to the store
+ * in batches (one transaction per tick, not per line) and tells followers.
+ */
+export class LogSink {
+  private pending: NewLogLine[] = [];
+  private scheduled = false;
+  private readonly written = new Map<string, number>();
+  private readonly events = new EventEmitter();
+
+  constructor(private readonly logs: Logs) {
+    this.events.setMaxListeners(0);
+  }
+
+  write(microId: string, source: LogSource, message: string, instanceId: string | null = null): void {
+    const text =
+      message.length > MAX_LINE ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]` : message;
+    this.pending.push({ microId, ts: Date.now(), source, instanceId, message: text });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Something the platform itself has to say about a micro (a crash, a deploy). */
+  platform(microId: string, message: string, instanceId: string | null = null): void {
+    this.write(microId, "platform", message, instanceId);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    for (const line of this.logs.append(batch)) {
+      this.events.emit(line.microId, line);
+      const count = (this.written.get(line.microId) ?? 0) + 1;
+      this.written.set(line.microId, count);
+      if (count % TRIM_EVERY === 0) this.logs.trim(line.microId, KEEP_PER_MICRO);
+    }
+  }
+
+  /** Calls `listener` with every new line of a micro until the returned function is called. */
+  follow(microId: string, listener: (line: LogLine) => void): () => void {
+    this.events.on(microId, listener);
+    return () => this.events.off(microId, listener);
+  }
+}

@@ -1,0 +1,107 @@
+import { mkdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { MicrosError, toMicrosError } from "../../shared/errors.js";
+import { formatBytes } from "../../shared/format.js";
+import type { InstanceManager } from "../instances/manager.js";
+import type { LogSink } from "../logs/log-sink.js";
+import type { RuntimeRegistry } from "../runtimes/registry.js";
+import type { Micro } from "../store/micros.js";
+import type { Release } from "../store/releases.js";
+import type { Store } from "../store/store.js";
+import { extractArchive, verifyArchive } from "./archive.js";
+import { receiveUpload } from "./upload.js";
+
+/** Where a release's code and dependencies live on the host. */
+export function releaseDir(dataDir: string, microId: string, releaseId: string): string {
+  return join(dataDir, "releases", microId, releaseId);
+}
+
+export interface DeployerOptions {
+  store: Store;
+  runtimes: RuntimeRegistry;
+  instances: InstanceManager;
+  logs: LogSink;
+  dataDir: string;
+  maxUploadBytes: number;
+  maxCodeBytes: number;
+  installTimeoutMs: number;
+  keepReleases: number;
+}
+
+export interface DeployResult {
+  release: Release;
+  installOutput: string;
+}
+
+/**
+ * Turns an uploaded archive into a live release: receive, verify, unpack,
+ * install dependencies, and only then switch the micro over in one
+ * transaction. Any failure leaves the previous release serving.
+ */
+export class Deployer {
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly options: DeployerOptions) {}
+
+  private releaseDir(microId: string, releaseId: string): string {
+    return releaseDir(this.options.dataDir, microId, releaseId);
+  }
+
+  async deploy(micro: Micro, body: Readable, declaredLength: number | undefined): Promise<DeployResult> {
+    if (this.busy.has(micro.id)) {
+      throw new MicrosError(
+        "ERR_DEPLOY_IN_PROGRESS",
+        `A deploy of ${micro.name} is already running; wait for it to finish.`,
+      );
+    }
+    this.busy.add(micro.id);
+    const { store, logs } = this.options;
+    const releaseId = store.releases.newId();
+    const upload = join(this.options.dataDir, "uploads", `${releaseId}.tar.gz`);
+    const building = `${this.releaseDir(micro.id, releaseId)}.building`;
+    try {
+      await mkdir(join(this.options.dataDir, "uploads"), { recursive: true });
+      await receiveUpload(body, upload, this.options.maxUploadBytes, declaredLength);
+      const stats = await verifyArchive(upload, this.options.maxCodeBytes);
+      await mkdir(building, { recursive: true });
+      await extractArchive(upload, building);
+      const runtime = this.options.runtimes.get(micro.runtime);
+      await runtime.findEntry(building);
+      const install = await runtime.install(building, {
+        cacheDir: join(this.options.dataDir, "cache", runtime.language),
+        timeoutMs: this.options.installTimeoutMs,
+      });
+      await rename(building, this.releaseDir(micro.id, releaseId));
+      const release = store.releases.activate({
+        id: releaseId,
+        microId: micro.id,
+        codeBytes: stats.bytes,
+        fileCount: stats.files,
+        install: install.kind,
+      });
+      this.options.instances.retire(micro.id);
+      logs.platform(
+        micro.id,
+        `release v${release.version} is live (${stats.files} files, ${formatBytes(stats.bytes)}` +
+          `${install.kind === "none" ? "" : `, dependencies installed with ${install.kind}`})`,
+      );
+      await this.prune(micro.id);
+      return { release, installOutput: install.output };
+    } catch (err) {
+      const error = toMicrosError(err);
+      logs.platform(micro.id, `deploy failed, the previous release keeps serving: ${error.message}`);
+      await rm(building, { recursive: true, force: true });
+      throw error;
+    } finally {
+      await rm(upload, { force: true });
+      this.busy.delete(micro.id);
+    }
+  }
+
+  private async prune(microId: string): Promise<void> {
+    for (const id of this.options.store.releases.prune(microId, this.options.keepReleases)) {
+      await rm(this.releaseDir(microId, id), { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { access, readFile } from "node:fs/promises";
+import { dirname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { MicrosError } from "../../shared/errors.js";
+import { runCommand } from "../util/run-command.js";
+import type { InstallContext, InstallResult, Runtime } from "./runtime.js";
+
+const RUNNER_DIR = fileURLToPath(new URL("../../../runtimes/node/", import.meta.url));
+const NPM_CLI = join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readPackageJson(appDir: string): Promise<Record<string, unknown> | undefined> {
+  const file = join(appDir, "package.json");
+  if (!(await exists(file))) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(await readFile(file, "utf8"));
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new MicrosError("ERR_MISSING_ENTRY", `package.json is not valid JSON: ${(err as Error).message}`);
+  }
+  throw new MicrosError("ERR_MISSING_ENTRY", "package.json must hold a JSON object.");
+}
+
+/** Node's own npm when it sits beside the node binary (as in every Node distribution), else `npm` from PATH. */
+async function npmCommand(): Promise<{ file: string; prefix: string[] }> {
+  if (await exists(NPM_CLI)) return { file: process.execPath, prefix: [NPM_CLI] };
+  return { file: "npm", prefix: [] };
+}
+
+/** Variables npm needs to reach a registry the way the operator configured it. */
+function npmEnv(cacheDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { npm_config_cache: cacheDir, NODE_ENV: "production" };
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(PATH|HOME|https?_proxy|no_proxy|npm_config_.*)$/i.test(key) && !(key in env)) env[key] = value;
+  }
+  return env;
+}
+
+export function nodeRuntime(): Runtime {
+  return {
+    id: `nodejs${process.versions.node.split(".")[0]}`,
+    language: "node",
+    runnerDir: RUNNER_DIR,
+
+    async findEntry(appDir) {
+      const pkg = await readPackageJson(appDir);
+      const main = typeof pkg?.main === "string" ? normalize(pkg.main) : undefined;
+      if (main !== undefined) {
+        if (main.startsWith("..") || main.startsWith("/")) {
+          throw new MicrosError("ERR_MISSING_ENTRY", `"main" in package.json (${pkg?.main}) points outside the app.`);
+        }
+        for (const candidate of [main, `${main}.js`, join(main, "index.js")]) {
+          if (await exists(join(appDir, candidate))) return candidate;
+        }
+        throw new MicrosError(
+          "ERR_MISSING_ENTRY",
+          `"main" in package.json names ${pkg?.main}, which is not in the upload. Fix "main" or add the file.`,
+        );
+      }
+      if (await exists(join(appDir, "index.js"))) return "index.js";
+      throw new MicrosError(
+        "ERR_MISSING_ENTRY",
+        'No entry file: add index.js at the root of the micro (or set "main" in package.json) that ends with `module.exports = app`.',
+      );
+    },
+
+    async install(appDir: string, context: InstallContext): Promise<InstallResult> {
+      if (!(await readPackageJson(appDir))) return { kind: "none", output: "" };
+      const locked =
+        (await exists(join(appDir, "package-lock.json"))) || (await exists(join(appDir, "npm-shrinkwrap.json")));
+      const kind = locked ? "npm ci" : "npm install";
+      const npm = await npmCommand();
+      const args = [
+        ...npm.prefix,
+        locked ? "ci" : "install",
+        "--omit=dev",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+      ];
+      const result = await runCommand(npm.file, args, {
+        cwd: appDir,
+        env: npmEnv(context.cacheDir),
+        timeoutMs: context.timeoutMs,
+      });
+      if (result.exitCode !== 0) {
+        const why = result.timedOut
+          ? `${kind} took longer than ${Math.round(context.timeoutMs / 1000)} s and was stopped`
+          : `${kind} failed (exit code ${result.exitCode})`;
+        throw new MicrosError(
+          "ERR_DEPENDENCY_INSTALL_FAILED",
+          `Installing dependencies failed: ${why}. Its output is below.`,
+          {
+            details: { output: result.output },
+          },
+        );
+      }
+      return { kind, output: result.output };
+    },
+
+    command: ({ runtimeDir }) => ({ file: process.execPath, args: [join(runtimeDir, "runner.js")] }),
+  };
+}

@@ -1,0 +1,35 @@
+import { MicrosError } from "../../shared/errors.js";
+import { nodeRuntime } from "./node-runtime.js";
+import type { Runtime } from "./runtime.js";
+
+/** The runtimes this server offers, by id. The first of each language is its default. */
+export class RuntimeRegistry {
+  private readonly runtimes: Runtime[];
+
+  constructor(runtimes: Runtime[] = [nodeRuntime()]) {
+    this.runtimes = runtimes;
+  }
+
+  ids(): string[] {
+    return this.runtimes.map((runtime) => runtime.id);
+  }
+
+  /**
+   * Finds a runtime by id. A micro created under another version of the same
+   * language (`nodejs18` on a server that now runs Node 20) keeps working on
+   * the version this server has.
+   */
+  get(id: string): Runtime {
+    const exact = this.runtimes.find((runtime) => runtime.id === id);
+    if (exact) return exact;
+    const family = this.runtimes.find((runtime) => id.startsWith(runtime.id.replace(/[\d.]+$/, "")));
+    if (family) return family;
+    throw new MicrosError("ERR_VALIDATION", `Unknown runtime ${id}. This server offers: ${this.ids().join(", ")}.`);
+  }
+
+  /** Accepts a language name (`node`, `nodejs`) or a full id, and returns the runtime's id. */
+  resolve(requested: string): string {
+    const wanted = requested === "node" ? "nodejs" : requested;
+    return this.get(wanted).id;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * What the platform knows about a language runtime, on the host side: how to
+ * find an app's entry, how to install its dependencies into a release, and how
+ * to start its runner. The runner itself lives in `runtimes/<language>/` and
+ * runs inside the instance.
+ */
+export interface Runtime {
+  /** The id users see, e.g. `nodejs20`. */
+  readonly id: string;
+  readonly language: "node";
+  /** Host folder holding the runner. */
+  readonly runnerDir: string;
+  /** The entry file (relative to the app's root), or a MicrosError saying what is missing. */
+  findEntry(appDir: string): Promise<string>;
+  /** Installs the app's dependencies in place; returns what ran and its output. */
+  install(appDir: string, context: InstallContext): Promise<InstallResult>;
+  command(paths: { runtimeDir: string }): { file: string; args: string[] };
+}
+
+export interface InstallContext {
+  cacheDir: string;
+  timeoutMs: number;
+}
+
+export interface InstallResult {
+  kind: "none" | "npm ci" | "npm install";
+  output: string;
+}

@@ -1,0 +1,84 @@
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { destination, pino } from "pino";
+import { ensureAdmin } from "./admin-token.js";
+import { buildApi } from "./api/app.js";
+import type { ServerConfig } from "./config.js";
+import { createGateway } from "./gateway/gateway.js";
+import { routeForHost } from "./gateway/host-routing.js";
+import { ProcessExecutor } from "./instances/executors/process.js";
+import { InstanceManager } from "./instances/manager.js";
+import { LogSink } from "./logs/log-sink.js";
+import { Deployer, releaseDir } from "./releases/deployer.js";
+import { RuntimeRegistry } from "./runtimes/registry.js";
+import { Store } from "./store/store.js";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  adminTokenFile: string;
+  adminTokenCreated: boolean;
+  close(): Promise<void>;
+}
+
+/** Wires the parts together and starts listening: one port for the control API and every micro. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // The daemon's own structured logs go to stderr; stdout is for what the operator is told.
+  const logger = pino({ level: config.logLevel, base: undefined }, destination(2));
+  const store = Store.open(join(dataDir, "micros.db"));
+  const admin = await ensureAdmin(store, dataDir);
+
+  const executor = new ProcessExecutor(join(dataDir, "run"));
+  await executor.cleanup();
+  const runtimes = new RuntimeRegistry();
+  const logs = new LogSink(store.logs);
+  const instances = new InstanceManager({
+    executor,
+    runtimes,
+    logs,
+    releaseDir: (microId, releaseId) => releaseDir(dataDir, microId, releaseId),
+    userEnv: () => ({}),
+    idleTimeoutMs: config.idleTimeoutMs,
+    startTimeoutMs: config.startTimeoutMs,
+    stopGraceMs: config.stopGraceMs,
+  });
+  const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
+  const gateway = createGateway(store.micros, instances);
+
+  let port = config.port;
+  const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
+  const api = buildApi({ store, runtimes, instances, deployer, logs, endpointFor }, logger, (handler) => {
+    return createServer((req, res) => {
+      const route = routeForHost(req.headers.host, config.domain);
+      if (route.kind === "micro") gateway(req, res, route.subdomain);
+      else handler(req, res);
+    });
+  });
+  await api.listen({ port: config.port, host: config.host });
+  port = (api.server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host}:${port}`,
+    port,
+    dataDir,
+    adminTokenFile: admin.file,
+    adminTokenCreated: admin.created,
+    close: () => {
+      closing ??= (async () => {
+        const listening = api.close();
+        await instances.close();
+        api.server.closeAllConnections();
+        await listening;
+        logs.flush();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import type { Db } from "./database.js";
+import { newId } from "./ids.js";
+
+export interface Micro {
+  id: string;
+  projectId: string;
+  name: string;
+  subdomain: string;
+  runtime: string;
+  currentReleaseId: string | null;
+  httpAuth: boolean;
+  createdAt: number;
+}
+
+interface MicroRow {
+  id: string;
+  project_id: string;
+  name: string;
+  subdomain: string;
+  runtime: string;
+  current_release_id: string | null;
+  http_auth: number;
+  created_at: number;
+}
+
+function toMicro(row: MicroRow): Micro {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    name: row.name,
+    subdomain: row.subdomain,
+    runtime: row.runtime,
+    currentReleaseId: row.current_release_id,
+    httpAuth: row.http_auth === 1,
+    createdAt: row.created_at,
+  };
+}
+
+export class Micros {
+  private readonly bySubdomainStmt;
+
+  constructor(private readonly db: Db) {
+    this.bySubdomainStmt = db.prepare("SELECT * FROM micros WHERE subdomain = ?");
+  }
+
+  /**
+   * Creates a micro. Its subdomain is its name when that is free server-wide
+   * (names are only unique within a project), otherwise the name plus a short
+   * random suffix; it never changes afterwards.
+   */
+  create(input: { projectId: string; name: string; runtime: string }): Micro {
+    return this.db.transaction(() => {
+      let subdomain = input.name;
+      while (this.bySubdomain(subdomain)) subdomain = `${input.name.slice(0, 56)}-${newId(6)}`;
+      const now = Date.now();
+      const micro: Micro = {
+        id: newId(),
+        projectId: input.projectId,
+        name: input.name,
+        subdomain,
+        runtime: input.runtime,
+        currentReleaseId: null,
+        httpAuth: false,
+        createdAt: now,
+      };
+      this.db
+        .prepare(
+          `INSERT INTO micros (id, project_id, name, subdomain, runtime, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(micro.id, micro.projectId, micro.name, micro.subdomain, micro.runtime, now, now);
+      return micro;
+    })();
+  }
+
+  byId(id: string): Micro | undefined {
+    const row = this.db.prepare("SELECT * FROM micros WHERE id = ?").get(id) as MicroRow | undefined;
+    return row && toMicro(row);
+  }
+
+  byName(projectId: string, name: string): Micro | undefined {
+    const row = this.db.prepare("SELECT * FROM micros WHERE project_id = ? AND name = ?").get(projectId, name) as
+      | MicroRow
+      | undefined;
+    return row && toMicro(row);
+  }
+
+  bySubdomain(subdomain: string): Micro | undefined {
+    const row = this.bySubdomainStmt.get(subdomain) as MicroRow | undefined;
+    return row && toMicro(row);
+  }
+
+  listByOwner(ownerId: string, projectId?: string): Micro[] {
+    const rows = this.db
+      .prepare(
+        `SELECT micros.* FROM micros JOIN projects ON projects.id = micros.project_id
+         WHERE projects.owner_id = ? AND (? IS NULL OR micros.project_id = ?)
+         ORDER BY micros.name`,
+      )
+      .all(ownerId, projectId ?? null, projectId ?? null) as MicroRow[];
+    return rows.map(toMicro);
+  }
+
+  setCurrentRelease(id: string, releaseId: string): void {
+    this.db
+      .prepare("UPDATE micros SET current_release_id = ?, updated_at = ? WHERE id = ?")
+      .run(releaseId, Date.now(), id);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Schema migrations, applied in order and recorded in SQLite's `user_version`.
+ * Append new entries; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    is_admin   INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+
+  -- Only a SHA-256 of each token is kept: tokens are 256-bit random, so a fast hash is enough.
+  CREATE TABLE tokens (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    prefix       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+
+  CREATE TABLE projects (
+    id         TEXT PRIMARY KEY,
+    owner_id   TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (owner_id, name)
+  );
+
+  CREATE TABLE micros (
+    id                 TEXT PRIMARY KEY,
+    project_id         TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name               TEXT NOT NULL,
+    subdomain          TEXT NOT NULL UNIQUE,
+    runtime            TEXT NOT NULL,
+    current_release_id TEXT,
+    http_auth          INTEGER NOT NULL DEFAULT 0,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    UNIQUE (project_id, name)
+  );
+
+  CREATE TABLE releases (
+    id         TEXT PRIMARY KEY,
+    micro_id   TEXT NOT NULL REFERENCES micros(id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL,
+    code_bytes INTEGER NOT NULL,
+    file_count INTEGER NOT NULL,
+    install    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (micro_id, version)
+  );
+
+  -- Values are sealed with the server's secret key (AES-256-GCM) before they reach this table.
+  CREATE TABLE env_vars (
+    micro_id TEXT NOT NULL REFERENCES micros(id) ON DELETE CASCADE,
+    key      TEXT NOT NULL,
+    value    BLOB NOT NULL,
+    PRIMARY KEY (micro_id, key)
+  );
+
+  CREATE TABLE logs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    micro_id    TEXT NOT NULL REFERENCES micros(id) ON DELETE CASCADE,
+    ts          INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    instance_id TEXT,
+    message     TEXT NOT NULL
+  );
+  CREATE INDEX logs_by_micro ON logs (micro_id, id);
+  `,
+];

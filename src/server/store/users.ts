@@ -1,0 +1,58 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Db } from "./database.js";
+import { newId } from "./ids.js";
+
+export interface User {
+  id: string;
+  name: string;
+  isAdmin: boolean;
+}
+
+interface UserRow {
+  id: string;
+  name: string;
+  is_admin: number;
+}
+
+const TOKEN_PREFIX = "micros_";
+
+function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+function toUser(row: UserRow): User {
+  return { id: row.id, name: row.name, isAdmin: row.is_admin === 1 };
+}
+
+export class Users {
+  constructor(private readonly db: Db) {}
+
+  create(name: string, isAdmin: boolean): User {
+    const id = newId();
+    this.db
+      .prepare("INSERT INTO users (id, name, is_admin, created_at) VALUES (?, ?, ?, ?)")
+      .run(id, name, isAdmin ? 1 : 0, Date.now());
+    return { id, name, isAdmin };
+  }
+
+  byName(name: string): User | undefined {
+    const row = this.db.prepare("SELECT * FROM users WHERE name = ?").get(name) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  /** Issues a new access token; only its hash is stored, so the caller must hand the token out now. */
+  issueToken(userId: string, name: string): string {
+    const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+    this.db
+      .prepare("INSERT INTO tokens (id, user_id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(newId(), userId, name, hashToken(token), token.slice(0, TOKEN_PREFIX.length + 6), Date.now());
+    return token;
+  }
+
+  byToken(token: string): User | undefined {
+    const row = this.db
+      .prepare("SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id WHERE tokens.hash = ?")
+      .get(hashToken(token)) as UserRow | undefined;
+    return row && toUser(row);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The control API's wire shapes, shared by the server (which validates
+ * requests against them) and the CLI (which reads responses through them).
+ */
+import { z } from "zod";
+
+/** Names become DNS labels (a micro's subdomain), so they follow a label's rules. */
+export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const NAME_RULE = "1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit";
+
+export const nameSchema = z.string().regex(NAME_PATTERN, { message: `must be ${NAME_RULE}` });
+
+export const createProjectBody = z.strictObject({ name: nameSchema });
+export const createMicroBody = z.strictObject({
+  name: nameSchema,
+  project: nameSchema.default("default"),
+  runtime: z.string().min(1),
+});
+export const createUserBody = z.strictObject({ name: nameSchema });
+export const listMicrosQuery = z.strictObject({ project: nameSchema.optional(), name: nameSchema.optional() });
+export const logsQuery = z.strictObject({
+  since: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  follow: z.enum(["true", "false", "1", "0"]).optional(),
+});
+
+export interface UserView {
+  id: string;
+  name: string;
+  isAdmin: boolean;
+}
+
+export interface ProjectView {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface ReleaseView {
+  id: string;
+  version: number;
+  createdAt: string;
+  codeBytes: number;
+  fileCount: number;
+  install: string;
+  current: boolean;
+}
+
+export interface InstanceView {
+  id: string;
+  state: string;
+  release: string;
+  startedAt: string;
+  inFlight: number;
+}
+
+export interface MicroView {
+  id: string;
+  name: string;
+  project: string;
+  runtime: string;
+  subdomain: string;
+  endpoint: string;
+  httpAuth: boolean;
+  release: ReleaseView | null;
+  envVars: string[];
+  instances: InstanceView[];
+  createdAt: string;
+}
+
+export interface LogView {
+  id: number;
+  time: string;
+  source: "stdout" | "stderr" | "platform";
+  instance: string | null;
+  message: string;
+}
+
+export interface DeployView {
+  micro: MicroView;
+  release: ReleaseView;
+  installOutput: string;
+}
