@@ -2,7 +2,7 @@ const express = require("express");
 
 const app = express();
 
-app.get("/", (req, res) => {
+app.get("/", (_req, res) => {
   res.send(`Hello from ${process.env.MICROS_MICRO_NAME}!`);
 });
 

@@ -3,7 +3,7 @@ import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { NAME_PATTERN, NAME_RULE } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
-import { type CliContext, print, printJson, step } from "../context.js";
+import { type CliContext, printJson, step } from "../context.js";
 import { hasMicro, STATE_DIR, writeMicro } from "../local-state.js";
 import { printMicro } from "../output.js";
 import { client } from "../session.js";

@@ -1,0 +1,180 @@
+/**
+ * Test helpers that drive Micros the way a user does: the real server as a
+ * child process on a random port with its own data dir, the real CLI, and
+ * real HTTP through the gateway. Each helper registers its own cleanup.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { cp, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after } from "node:test";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..");
+const BIN = join(ROOT, "bin", "micros.js");
+const FIXTURES = join(ROOT, "test", "fixtures");
+
+/**
+ * Cleanups run once the whole test file is done. They are collected here rather
+ * than registered with `after()` at the call site, because a helper called from
+ * a `before` hook would otherwise be cleaned up as soon as that hook ends.
+ */
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+export async function useTmpDir(prefix = "micros-test-"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface MicrosServer {
+  port: number;
+  dataDir: string;
+  token: string;
+  process: ChildProcess;
+  output(): string;
+  /** SIGTERM, then wait for a clean exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function useServer(flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MicrosServer> {
+  const dataDir = await useTmpDir("micros-data-");
+  const child = spawn(process.execPath, [BIN, "server", "--port", "0", "--data-dir", dataDir, ...flags], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk;
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const check = () => {
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.off("data", check);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on("data", check);
+    exited.then(() => reject(new Error(`server exited at start:\n${output}`)));
+  });
+  const token = (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
+  let stopped: Promise<number | null> | undefined;
+  const stop = () => {
+    stopped ??= (child.kill("SIGTERM"), exited);
+    return stopped;
+  };
+  cleanups.push(stop);
+  return { port, dataDir, token, process: child, output: () => output, stop };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `micros` command with its own HOME, so stored credentials never leak between tests. */
+export function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: options.cwd, env: { PATH: process.env.PATH, ...options.env }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? null) : 0;
+        resolve({ code: typeof code === "number" ? code : null, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Environment for a CLI that is logged in to `server` through the environment variables. */
+export function loggedIn(server: MicrosServer, home: string): NodeJS.ProcessEnv {
+  return { HOME: home, MICROS_HOST: `http://localhost:${server.port}`, MICROS_ACCESS_TOKEN: server.token };
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** An HTTP request to the server's port with the given Host header, as a browser would send for a micro's URL. */
+export function request(
+  port: number,
+  host: string,
+  path = "/",
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { ...options.headers, host } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+/** Calls the control API directly, for what the CLI does not show. */
+export async function api<T>(
+  server: MicrosServer,
+  path: string,
+  token = server.token,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** Processes whose working directory is inside `dir`: instances left running there. */
+export async function processesIn(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => "");
+    if (cwd.startsWith(dir)) found.push(Number(entry));
+  }
+  return found;
+}
+
+/** A fresh copy of a fixture app (or an example) in a temp folder named `name`. */
+export async function copyApp(source: string, name: string): Promise<string> {
+  const dir = join(await useTmpDir(), name);
+  const from = source.startsWith("examples/") ? join(ROOT, source) : join(FIXTURES, source);
+  await cp(from, dir, { recursive: true });
+  return dir;
+}
+
+export async function writeApp(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+}
+
+/** Polls `check` until it returns a value, failing with `what` after the deadline. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
