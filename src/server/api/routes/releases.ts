@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { DeployView } from "../../../shared/api.js";
 import { MicrosError } from "../../../shared/errors.js";
@@ -15,14 +15,14 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Params: { id: string } }>("/micros/:id/releases", async (request, reply) => {
     const micro = ownedMicro(ctx, request, request.params.id);
-    if (!request.body) {
+    if (!(request.body instanceof Readable)) {
       throw new MicrosError(
         "ERR_UNSUPPORTED_MEDIA_TYPE",
         "Send the code as a gzip-compressed tar archive (Content-Type: application/gzip).",
       );
     }
     const length = request.headers["content-length"];
-    const result = await ctx.deployer.deploy(micro, request.body as Readable, length ? Number(length) : undefined);
+    const result = await ctx.deployer.deploy(micro, request.body, length ? Number(length) : undefined);
     const deployed = ctx.store.micros.byId(micro.id) ?? micro;
     const view: DeployView = {
       micro: describeMicro(ctx, deployed),
