@@ -13,6 +13,7 @@ import { InstanceManager } from "./instances/manager.js";
 import { LogSink } from "./logs/log-sink.js";
 import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
+import { Secrets } from "./secrets.js";
 import { Store } from "./store/store.js";
 
 export interface RunningServer {
@@ -32,6 +33,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const logger = pino({ level: config.logLevel, base: undefined }, destination(2));
   const store = Store.open(join(dataDir, "micros.db"));
   const admin = await ensureAdmin(store, dataDir);
+  const secrets = await Secrets.load(dataDir);
 
   const executor = new ProcessExecutor(join(dataDir, "run"));
   await executor.cleanup();
@@ -42,7 +44,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     runtimes,
     logs,
     releaseDir: (microId, releaseId) => releaseDir(dataDir, microId, releaseId),
-    userEnv: () => ({}),
+    userEnv: (microId) =>
+      Object.fromEntries(store.envVars.sealed(microId).map(({ key, value }) => [key, secrets.open(value)])),
     idleTimeoutMs: config.idleTimeoutMs,
     startTimeoutMs: config.startTimeoutMs,
     stopGraceMs: config.stopGraceMs,
@@ -52,7 +55,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   let port = config.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
-  const api = buildApi({ store, runtimes, instances, deployer, logs, endpointFor }, logger, (handler) => {
+  const api = buildApi({ store, runtimes, instances, deployer, logs, secrets, endpointFor }, logger, (handler) => {
     return createServer((req, res) => {
       const route = routeForHost(req.headers.host, config.domain);
       if (route.kind === "micro") gateway(req, res, route.subdomain);

@@ -17,6 +17,31 @@ export const createMicroBody = z.strictObject({
   runtime: z.string().min(1),
 });
 export const createUserBody = z.strictObject({ name: nameSchema });
+/** Names the platform sets itself; an app's own variables may not shadow them. */
+export const RESERVED_ENV_PREFIXES = ["MICROS_", "DETA_"] as const;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Why a variable name is refused, or undefined when it is fine. */
+export function envKeyProblem(key: string): string | undefined {
+  if (!ENV_KEY.test(key) || key.length > 256)
+    return "must be letters, digits and underscores, not starting with a digit";
+  if (RESERVED_ENV_PREFIXES.some((prefix) => key.toUpperCase().startsWith(prefix))) {
+    return `is reserved: names starting with ${RESERVED_ENV_PREFIXES.join(" or ")} are set by the platform`;
+  }
+  return undefined;
+}
+
+export const replaceEnvBody = z.strictObject({
+  vars: z.record(z.string(), z.string().max(64 * 1024)).superRefine((vars, check) => {
+    const keys = Object.keys(vars);
+    if (keys.length > 500) check.addIssue({ code: "custom", message: "may hold at most 500 variables" });
+    for (const key of keys) {
+      const problem = envKeyProblem(key);
+      if (problem) check.addIssue({ code: "custom", path: [key], message: problem });
+    }
+  }),
+});
+
 export const listMicrosQuery = z.strictObject({ project: nameSchema.optional(), name: nameSchema.optional() });
 export const logsQuery = z.strictObject({
   since: z.string().optional(),

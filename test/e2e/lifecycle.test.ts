@@ -81,7 +81,32 @@ describe("a micro's life: new, cold and warm requests, sleep, redeploy, failed d
       DETA_PATH: micro.subdomain,
       DETA_RUNTIME: "true",
       SERVER_SECRET: null,
+      GREETING: null,
     });
+  });
+
+  it("environment variables reach new instances without a redeploy and are stored sealed", async () => {
+    const put = (vars: Record<string, string>) =>
+      fetch(`http://127.0.0.1:${server.port}/v1/micros/${micro.id}/env`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ vars }),
+      });
+    const before = await get();
+    const reserved = await put({ DETA_PATH: "elsewhere" });
+    assert.equal(reserved.status, 400);
+    assert.match(((await reserved.json()) as { error: { message: string } }).error.message, /DETA_PATH is reserved/);
+
+    const set = await put({ GREETING: "a value only the app may read" });
+    assert.equal(set.status, 200);
+    assert.deepEqual(await set.json(), { envVars: ["GREETING"] });
+    const after = await get();
+    assert.notEqual(after.boot, before.boot, "a new instance serves with the new environment");
+    assert.equal(after.env.GREETING, "a value only the app may read");
+    for (const file of ["micros.db", "micros.db-wal"]) {
+      const bytes = await readFile(join(server.dataDir, file)).catch(() => Buffer.alloc(0));
+      assert.ok(!bytes.includes("a value only the app may read"), `${file} holds no plain value`);
+    }
   });
 
   it("an idle instance goes to sleep and the next request starts a fresh one", async () => {
@@ -161,7 +186,7 @@ describe("a micro's life: new, cold and warm requests, sleep, redeploy, failed d
     assert.match(result.stdout, new RegExp(`endpoint: +http://lifecycle\\.localhost:${server.port}`));
     assert.match(result.stdout, /release: +v2 /);
     assert.match(result.stdout, /http auth: +disabled/);
-    assert.match(result.stdout, /env vars: +none/);
+    assert.match(result.stdout, /env vars: +GREETING\n/);
   });
 
   it("an unknown subdomain answers 404 naming it", async () => {

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { User } from "../store/users.js";
 import type { ApiContext } from "./context.js";
+import { envRoutes } from "./routes/env.js";
 import { logRoutes } from "./routes/logs.js";
 import { microRoutes } from "./routes/micros.js";
 import { projectRoutes } from "./routes/projects.js";
@@ -78,6 +79,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       projectRoutes(v1, ctx);
       microRoutes(v1, ctx);
       releaseRoutes(v1, ctx);
+      envRoutes(v1, ctx);
       logRoutes(v1, ctx);
     },
     { prefix: "/v1" },

@@ -5,6 +5,7 @@ import type { InstanceManager } from "../instances/manager.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { Deployer } from "../releases/deployer.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
+import type { Secrets } from "../secrets.js";
 import type { Micro } from "../store/micros.js";
 import type { Store } from "../store/store.js";
 import type { User } from "../store/users.js";
@@ -17,6 +18,7 @@ export interface ApiContext {
   instances: InstanceManager;
   deployer: Deployer;
   logs: LogSink;
+  secrets: Secrets;
   endpointFor(subdomain: string): string;
 }
 
@@ -53,7 +55,7 @@ export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
     project,
     endpoint: ctx.endpointFor(micro.subdomain),
     release: micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,
-    envVars: ctx.store.envNames(micro.id),
+    envVars: ctx.store.envVars.names(micro.id),
     instances: ctx.instances.list(micro.id),
     releaseVersion: (releaseId) => ctx.store.releases.byId(releaseId)?.version,
   });

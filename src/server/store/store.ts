@@ -1,4 +1,5 @@
 import { type Db, openDatabase } from "./database.js";
+import { EnvVars } from "./env-vars.js";
 import { Logs } from "./logs.js";
 import { Micros } from "./micros.js";
 import { Projects } from "./projects.js";
@@ -12,6 +13,7 @@ export class Store {
   readonly micros: Micros;
   readonly releases: Releases;
   readonly logs: Logs;
+  readonly envVars: EnvVars;
 
   private constructor(private readonly db: Db) {
     this.users = new Users(db);
@@ -19,18 +21,11 @@ export class Store {
     this.micros = new Micros(db);
     this.releases = new Releases(db);
     this.logs = new Logs(db);
+    this.envVars = new EnvVars(db);
   }
 
   static open(file: string): Store {
     return new Store(openDatabase(file));
-  }
-
-  /** Names of a micro's environment variables; values never leave the store this way. */
-  envNames(microId: string): string[] {
-    const rows = this.db.prepare("SELECT key FROM env_vars WHERE micro_id = ? ORDER BY key").all(microId) as {
-      key: string;
-    }[];
-    return rows.map((row) => row.key);
   }
 
   close(): void {

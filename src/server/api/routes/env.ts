@@ -1,0 +1,19 @@
+import type { FastifyInstance } from "fastify";
+import { replaceEnvBody } from "../../../shared/api.js";
+import { type ApiContext, ownedMicro } from "../context.js";
+import { parse } from "../validate.js";
+
+export function envRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  /** Replaces all of a micro's variables; new instances see them, no redeploy needed. */
+  app.put<{ Params: { id: string } }>("/micros/:id/env", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const { vars } = parse(replaceEnvBody, request.body, "environment");
+    ctx.store.envVars.replace(
+      micro.id,
+      Object.entries(vars).map(([key, value]) => ({ key, value: ctx.secrets.seal(value) })),
+    );
+    ctx.instances.retire(micro.id);
+    ctx.logs.platform(micro.id, "environment variables changed; new instances use them");
+    return { envVars: ctx.store.envVars.names(micro.id) };
+  });
+}
