@@ -92,10 +92,15 @@ const server = createServer(listener);
 server.keepAliveTimeout = 65_000;
 await listen(server, start.socketPath);
 
-process.once("SIGTERM", () => {
+function shutDown(): void {
   // Finish in-flight requests, then leave; the platform kills us if this takes too long.
   server.close(() => process.exit(0));
   server.closeIdleConnections();
-});
+}
+
+process.once("SIGTERM", shutDown);
+// The platform holds the other end of the control channel: if it goes away (even by crashing), so do we.
+control.once("close", shutDown);
+control.resume();
 
 await send({ type: "ready" });

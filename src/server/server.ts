@@ -51,6 +51,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     stopGraceMs: config.stopGraceMs,
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
+  await deployer.cleanup();
   const gateway = createGateway(store.micros, instances);
 
   let port = config.port;

@@ -51,7 +51,6 @@ export function proxyToInstance(req: IncomingMessage, res: ServerResponse, lease
     finished = true;
     lease.done();
   };
-  res.once("close", finish);
 
   const upstream = request(
     {
@@ -77,5 +76,9 @@ export function proxyToInstance(req: IncomingMessage, res: ServerResponse, lease
     finish();
   });
   req.pipe(upstream);
-  req.once("aborted", () => upstream.destroy());
+  res.once("close", () => {
+    // The client went away before the answer was complete: stop the work upstream too.
+    if (!res.writableFinished) upstream.destroy();
+    finish();
+  });
 }

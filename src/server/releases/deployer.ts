@@ -1,4 +1,4 @@
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
@@ -96,6 +96,17 @@ export class Deployer {
     } finally {
       await rm(upload, { force: true });
       this.busy.delete(micro.id);
+    }
+  }
+
+  /** Removes uploads and half-built releases that a crashed server left behind. */
+  async cleanup(): Promise<void> {
+    await rm(join(this.options.dataDir, "uploads"), { recursive: true, force: true });
+    const releases = join(this.options.dataDir, "releases");
+    for (const micro of await readdir(releases).catch(() => [])) {
+      for (const entry of await readdir(join(releases, micro))) {
+        if (entry.endsWith(".building")) await rm(join(releases, micro, entry), { recursive: true, force: true });
+      }
     }
   }
 
