@@ -19,6 +19,13 @@ export const serverConfigSchema = z.strictObject({
   startTimeoutMs: z.number().int().positive().default(30_000),
   /** How long a stopping instance may finish in-flight requests after SIGTERM. */
   stopGraceMs: z.number().int().positive().default(5_000),
+  /** Deta's limits: 10 s to answer, 5.5 MB of request body. */
+  requestTimeoutMs: z.number().int().positive().default(10_000),
+  maxRequestBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(5.5 * MB),
   installTimeoutMs: z
     .number()
     .int()

@@ -52,7 +52,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
   await deployer.cleanup();
-  const gateway = createGateway(store.micros, instances);
+  const gateway = createGateway({
+    micros: store.micros,
+    instances,
+    logs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
+  });
 
   let port = config.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;

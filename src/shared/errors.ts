@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   ERR_UNSUPPORTED_FRAMEWORK: { status: 502, kind: "user" },
   ERR_APP_CRASHED: { status: 502, kind: "user" },
   ERR_APP_START_TIMEOUT: { status: 504, kind: "user" },
+  ERR_REQUEST_TIMEOUT: { status: 504, kind: "user" },
   ERR_NO_RELEASE: { status: 503, kind: "user" },
   ERR_SERVER_UNREACHABLE: { status: 503, kind: "system" },
   ERR_SHUTTING_DOWN: { status: 503, kind: "system" },

@@ -25,7 +25,8 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "where the database, releases and logs live", ".micros-data")
     .option("--domain <domain>", "micros answer at <subdomain>.<domain>:<port>", "localhost")
-    .option("--idle-timeout <duration>", "stop an instance after this long without requests", duration)
+    .option("--idle-timeout <duration>", "stop an instance after this long without requests (default 60s)", duration)
+    .option("--request-timeout <duration>", "how long a micro may take to answer a request (default 10s)", duration)
     .option("--log-level <level>", "server log level: error, warn, info, debug", "info")
     .addHelpText(
       "after",
@@ -38,6 +39,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         dataDir: string;
         domain: string;
         idleTimeout?: number;
+        requestTimeout?: number;
         logLevel: string;
       }) =>
         run(async () => {
@@ -50,6 +52,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
             domain: options.domain,
             logLevel: options.logLevel,
             ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
+            ...(options.requestTimeout ? { requestTimeoutMs: options.requestTimeout } : {}),
           });
           const server = await startServer(config);
           const host = `http://localhost:${server.port}`;

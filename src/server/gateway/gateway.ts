@@ -1,13 +1,24 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { InstanceManager } from "../instances/manager.js";
+import type { LogSink } from "../logs/log-sink.js";
 import type { Micros } from "../store/micros.js";
 import { proxyToInstance, sendError } from "./proxy.js";
+import { checkBody } from "./request-body.js";
 
 export type Gateway = (req: IncomingMessage, res: ServerResponse, subdomain: string) => void;
 
-/** Serves requests addressed to a micro: find it, get an instance, pass the request through. */
-export function createGateway(micros: Micros, instances: InstanceManager): Gateway {
+export interface GatewayOptions {
+  micros: Micros;
+  instances: InstanceManager;
+  logs: LogSink;
+  requestTimeoutMs: number;
+  maxRequestBodyBytes: number;
+}
+
+/** Serves requests addressed to a micro: find it, hold the request to its limits, get an instance, pass it through. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { micros, instances, logs } = options;
   return (req, res, subdomain) => {
     const micro = micros.bySubdomain(subdomain);
     if (!micro) {
@@ -16,16 +27,34 @@ export function createGateway(micros: Micros, instances: InstanceManager): Gatew
         new MicrosError(
           "ERR_MICRO_NOT_FOUND",
           `No micro has the subdomain "${subdomain}". Check the endpoint in \`micros details\`.`,
-          {
-            details: { subdomain },
-          },
+          { details: { subdomain } },
         ),
       );
       return;
     }
-    instances.acquire(micro).then(
-      (lease) => proxyToInstance(req, res, lease),
-      (err: unknown) => sendError(res, toMicrosError(err)),
-    );
+    const refuse = (err: unknown) => {
+      const error = toMicrosError(err);
+      if (error.code === "ERR_PAYLOAD_TOO_LARGE") {
+        logs.platform(micro.id, `request refused with 413: ${error.message}`);
+        // The rest of the body is not wanted: do not keep the connection for another request.
+        res.setHeader("connection", "close");
+      }
+      sendError(res, error);
+    };
+    checkBody(req, options.maxRequestBodyBytes)
+      .then(async (body) => {
+        const lease = await instances.acquire(micro);
+        proxyToInstance(req, res, lease, {
+          body,
+          timeoutMs: options.requestTimeoutMs,
+          onTimeout: () =>
+            logs.platform(
+              micro.id,
+              `request ${req.method} ${req.url} timed out after ${options.requestTimeoutMs / 1000} s; the caller got 504`,
+              lease.instanceId,
+            ),
+        });
+      })
+      .catch(refuse);
   };
 }

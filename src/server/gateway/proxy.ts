@@ -25,6 +25,13 @@ function forwardable(raw: string[]): string[] {
   return kept;
 }
 
+function requestHeaders(req: IncomingMessage, body: Buffer | undefined): OutgoingHttpHeaders {
+  const headers = forwardable(req.rawHeaders);
+  // A body that was read whole is sent with its length instead of in chunks.
+  if (body) headers.push("content-length", String(body.length));
+  return headers as unknown as OutgoingHttpHeaders;
+}
+
 export function sendError(res: ServerResponse, error: MicrosError): void {
   if (res.headersSent) {
     res.destroy(error);
@@ -44,13 +51,32 @@ export function sendError(res: ServerResponse, error: MicrosError): void {
  * library: this is the hot path of every request, and it needs nothing more
  * than a pipe in each direction.
  */
-export function proxyToInstance(req: IncomingMessage, res: ServerResponse, lease: Lease): void {
+export function proxyToInstance(
+  req: IncomingMessage,
+  res: ServerResponse,
+  lease: Lease,
+  options: { body: Buffer | undefined; timeoutMs: number; onTimeout: () => void },
+): void {
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
+    clearTimeout(timer);
     lease.done();
   };
+  // The limit is on time to the answer's headers: a response that streams (server-sent events) may go on.
+  const timer = setTimeout(() => {
+    options.onTimeout();
+    sendError(
+      res,
+      new MicrosError(
+        "ERR_REQUEST_TIMEOUT",
+        `The micro took longer than its ${options.timeoutMs / 1000} s limit to answer ${req.method} ${req.url}. Make the handler faster or move slow work out of the request; an operator can raise the limit with \`micros server --request-timeout\`.`,
+      ),
+    );
+    upstream.destroy();
+    finish();
+  }, options.timeoutMs);
 
   const upstream = request(
     {
@@ -58,15 +84,21 @@ export function proxyToInstance(req: IncomingMessage, res: ServerResponse, lease
       agent: lease.agent,
       method: req.method,
       path: req.url,
-      headers: forwardable(req.rawHeaders) as unknown as OutgoingHttpHeaders,
+      headers: requestHeaders(req, options.body),
     },
     (answer) => {
+      clearTimeout(timer);
+      if (res.headersSent) {
+        answer.destroy();
+        return;
+      }
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardable(answer.rawHeaders));
       answer.pipe(res);
       answer.once("error", () => res.destroy());
     },
   );
   upstream.once("error", async (err) => {
+    if (finished) return;
     // A reset usually means the instance died; give its exit a moment to be seen so the caller learns why.
     const reason = await lease.endReason(END_REASON_WAIT_MS);
     const message = reason
@@ -75,7 +107,8 @@ export function proxyToInstance(req: IncomingMessage, res: ServerResponse, lease
     sendError(res, new MicrosError("ERR_APP_CRASHED", message));
     finish();
   });
-  req.pipe(upstream);
+  if (options.body) upstream.end(options.body);
+  else req.pipe(upstream);
   res.once("close", () => {
     // The client went away before the answer was complete: stop the work upstream too.
     if (!res.writableFinished) upstream.destroy();

@@ -1,0 +1,36 @@
+import type { IncomingMessage } from "node:http";
+import { MicrosError } from "../../shared/errors.js";
+import { formatBytes } from "../../shared/format.js";
+
+function tooLarge(req: IncomingMessage, found: string, limit: number): MicrosError {
+  return new MicrosError(
+    "ERR_PAYLOAD_TOO_LARGE",
+    `The request body of ${req.method} ${req.url} is ${found}, over the micro's ${formatBytes(limit)} limit. Send less, or upload large files elsewhere and pass a link.`,
+    { details: { limitBytes: limit } },
+  );
+}
+
+/**
+ * Enforces the body limit before the app sees a byte. A declared length is
+ * checked at once; a body without one (chunked) is read into memory up to the
+ * limit and forwarded whole, as Lambda does, so an oversized stream never
+ * reaches the app half-way. Returns the buffered body, or undefined when the
+ * request can be piped as it is.
+ */
+export async function checkBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined) {
+    const length = Number(declared);
+    if (length > limit) throw tooLarge(req, formatBytes(length), limit);
+    return undefined;
+  }
+  if (req.headers["transfer-encoding"] === undefined) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw tooLarge(req, `more than ${formatBytes(limit)}`, limit);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
