@@ -25,6 +25,13 @@ export function printMicro(ctx: CliContext, micro: MicroView): void {
         : "none running (asleep)",
     ],
   ];
+  if (micro.startFailures) {
+    const { count, lastError, retryAt } = micro.startFailures;
+    rows.push([
+      "failing",
+      `the last ${count} start${count === 1 ? "" : "s"} failed (next try after ${retryAt}): ${lastError}`,
+    ]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length)) + 1;
   for (const [label, value] of rows) print(ctx, `${`${label}:`.padEnd(width)} ${value}`);
 }

@@ -90,6 +90,8 @@ export interface MicroView {
   release: ReleaseView | null;
   envVars: string[];
   instances: InstanceView[];
+  /** Set while the micro's instances keep failing to start. */
+  startFailures: { count: number; lastError: string; retryAt: string } | null;
   createdAt: string;
 }
 

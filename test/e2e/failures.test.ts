@@ -64,18 +64,29 @@ describe("apps that cannot be served answer 502 with the reason, and the logs sa
     assert.match(logs.stdout, /at connect \(.*index\.js:2:/, "the stack names the user's code");
   });
 
-  it("an app that exits while loading: 502 saying so, and a later request tries again", async () => {
+  it("an app that exits while loading: 502 saying so; after repeated failures the platform backs off", async () => {
     const dir = await copyApp("boot-id", "exits-at-load");
     await writeApp(dir, { "index.js": 'console.error("no config, giving up"); process.exit(3);' });
     const created = await cli(["new"], { cwd: dir, env: loggedIn(server, home) });
     assert.equal(created.code, 0, created.stderr);
-    for (let attempt = 0; attempt < 2; attempt++) {
+    const messages: string[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
       const res = await request(server.port, `exits-at-load.localhost:${server.port}`);
       assert.equal(res.status, 502);
       const { error } = JSON.parse(res.body);
       assert.equal(error.code, "ERR_APP_CRASHED");
       assert.match(error.message, /exited with code 3 before it was ready: no config, giving up/);
+      messages.push(error.message);
     }
+    assert.doesNotMatch(messages[1] ?? "", /times in a row/, "the second request tried a fresh start");
+    assert.match(messages[2] ?? "", /failed to start 2 times in a row, so the platform waits before trying again/);
+    const details = await cli(["details"], { cwd: dir, env: loggedIn(server, home) });
+    assert.match(
+      details.stdout,
+      /failing: +the last 2 starts failed \(next try after .*\): The micro's process exited/,
+    );
+    const logs = await cli(["logs"], { cwd: dir, env: loggedIn(server, home) });
+    assert.equal(logs.stdout.match(/failed to start/g)?.length, 2, "the backoff answer started nothing");
   });
 
   it("a micro with no code yet answers 503 telling to deploy", async () => {

@@ -57,6 +57,7 @@ export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
     release: micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,
     envVars: ctx.store.envVars.names(micro.id),
     instances: ctx.instances.list(micro.id),
+    startFailures: ctx.instances.startFailures(micro.id),
     releaseVersion: (releaseId) => ctx.store.releases.byId(releaseId)?.version,
   });
 }

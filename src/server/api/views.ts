@@ -1,5 +1,6 @@
 import type { InstanceView, LogView, MicroView, ProjectView, ReleaseView } from "../../shared/api.js";
 import type { InstanceInfo } from "../instances/manager.js";
+import type { StartFailures } from "../instances/start-backoff.js";
 import type { LogLine } from "../store/logs.js";
 import type { Micro } from "../store/micros.js";
 import type { Project } from "../store/projects.js";
@@ -34,6 +35,7 @@ export function microView(input: {
   release: Release | undefined;
   envVars: string[];
   instances: InstanceInfo[];
+  startFailures: StartFailures | undefined;
   releaseVersion: (releaseId: string) => number | undefined;
 }): MicroView {
   const { micro } = input;
@@ -55,6 +57,13 @@ export function microView(input: {
     release: input.release ? releaseView(input.release, micro.currentReleaseId) : null,
     envVars: input.envVars,
     instances,
+    startFailures: input.startFailures
+      ? {
+          count: input.startFailures.count,
+          lastError: input.startFailures.lastError.message,
+          retryAt: iso(input.startFailures.retryAt),
+        }
+      : null,
     createdAt: iso(micro.createdAt),
   };
 }

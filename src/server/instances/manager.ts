@@ -1,5 +1,5 @@
 import type { Agent } from "node:http";
-import { MicrosError } from "../../shared/errors.js";
+import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { newId } from "../store/ids.js";
@@ -7,6 +7,7 @@ import type { Micro } from "../store/micros.js";
 import { instanceEnvironment } from "./environment.js";
 import type { Executor } from "./executor.js";
 import { Instance, type InstanceState } from "./instance.js";
+import { StartBackoff, type StartFailures } from "./start-backoff.js";
 
 export interface InstanceManagerOptions {
   executor: Executor;
@@ -19,6 +20,8 @@ export interface InstanceManagerOptions {
   idleTimeoutMs: number;
   startTimeoutMs: number;
   stopGraceMs: number;
+  /** The clock, injectable so tests need not wait out a backoff. */
+  now?: () => number;
 }
 
 /** What the gateway needs to send one request to an instance; `done()` when the response has ended. */
@@ -50,8 +53,11 @@ export class InstanceManager {
   private readonly all = new Set<Instance>();
   private readonly idleTimers = new Map<Instance, NodeJS.Timeout>();
   private closing = false;
+  private readonly backoff: StartBackoff;
 
-  constructor(private readonly options: InstanceManagerOptions) {}
+  constructor(private readonly options: InstanceManagerOptions) {
+    this.backoff = new StartBackoff(options.now);
+  }
 
   async acquire(micro: Micro): Promise<Lease> {
     if (this.closing) throw new MicrosError("ERR_SHUTTING_DOWN", "The server is shutting down; try again shortly.");
@@ -67,7 +73,10 @@ export class InstanceManager {
       this.retire(micro.id);
       instance = undefined;
     }
-    instance ??= this.start(micro, releaseId);
+    if (!instance) {
+      this.backoff.check(micro.id);
+      instance = this.start(micro, releaseId);
+    }
     instance.inFlight++;
     this.clearIdle(instance);
     try {
@@ -92,11 +101,17 @@ export class InstanceManager {
 
   /** The micro's serving instance stops taking requests and ends once its in-flight requests are done. */
   retire(microId: string): void {
+    this.backoff.reset(microId);
     const instance = this.serving.get(microId);
     if (!instance) return;
     this.serving.delete(microId);
     if (instance.state === "ready" || instance.state === "starting") instance.state = "draining";
     if (instance.inFlight === 0) void this.stop(instance);
+  }
+
+  /** Consecutive failed starts of a micro, if its last start failed. */
+  startFailures(microId: string): StartFailures | undefined {
+    return this.backoff.get(microId);
   }
 
   list(microId: string): InstanceInfo[] {
@@ -134,6 +149,14 @@ export class InstanceManager {
       },
       { startMs: this.options.startTimeoutMs, stopGraceMs: this.options.stopGraceMs },
       (ended) => this.forget(ended),
+    );
+    instance.ready.then(
+      () => this.backoff.reset(micro.id),
+      (err: unknown) => {
+        // A failed instance takes no more requests, even before its process is seen to exit.
+        if (this.serving.get(micro.id) === instance) this.serving.delete(micro.id);
+        this.backoff.failed(micro.id, toMicrosError(err));
+      },
     );
     this.serving.set(micro.id, instance);
     this.all.add(instance);
