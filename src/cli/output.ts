@@ -19,6 +19,12 @@ export function printMicro(ctx: CliContext, micro: MicroView): void {
     ["env vars", micro.envVars.length ? micro.envVars.join(", ") : "none"],
     ["http auth", micro.httpAuth ? "enabled" : "disabled"],
     [
+      "sandbox",
+      micro.sandbox === "process"
+        ? "NONE: the server runs micros unisolated (--sandbox none, for development only)"
+        : micro.sandbox,
+    ],
+    [
       "instances",
       running.length
         ? running.map((instance) => `${instance.id} (${instance.state}, ${instance.release})`).join(", ")

@@ -26,6 +26,22 @@ export const serverConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(5.5 * MB),
+  /** `none` runs instances as plain processes: for development on machines without bubblewrap, never in production. */
+  sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
+  /** Deta's and Lambda's per-instance promises: 512 MB of memory, 1024 processes and threads, 512 MB of /tmp. */
+  memoryBytes: z
+    .number()
+    .int()
+    .min(32 * MB)
+    .default(512 * MB),
+  pidsLimit: z.number().int().min(16).default(1024),
+  tmpBytes: z
+    .number()
+    .int()
+    .min(MB)
+    .default(512 * MB),
+  /** cgroup v2 scale: every instance gets the same share, so a busy one cannot starve the rest or the gateway. */
+  cpuWeight: z.number().int().min(1).max(10_000).default(100),
   installTimeoutMs: z
     .number()
     .int()

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
@@ -8,7 +8,7 @@ import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
-import { ProcessExecutor } from "./instances/executors/process.js";
+import { createExecutor } from "./instances/executors/choose.js";
 import { InstanceManager } from "./instances/manager.js";
 import { LogSink } from "./logs/log-sink.js";
 import { Deployer, releaseDir } from "./releases/deployer.js";
@@ -22,22 +22,25 @@ export interface RunningServer {
   dataDir: string;
   adminTokenFile: string;
   adminTokenCreated: boolean;
+  executor: string;
   close(): Promise<void>;
 }
 
 /** Wires the parts together and starts listening: one port for the control API and every micro. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(dataDir, { recursive: true });
+  // Others may pass through (a sandboxed instance binds its release from here) but not list or read.
+  await chmod(dataDir, 0o711);
   // The daemon's own structured logs go to stderr; stdout is for what the operator is told.
   const logger = pino({ level: config.logLevel, base: undefined }, destination(2));
   const store = Store.open(join(dataDir, "micros.db"));
   const admin = await ensureAdmin(store, dataDir);
   const secrets = await Secrets.load(dataDir);
 
-  const executor = new ProcessExecutor(join(dataDir, "run"));
+  const executor = await createExecutor(config, dataDir);
   await executor.cleanup();
-  const runtimes = new RuntimeRegistry();
+  const runtimes = await RuntimeRegistry.install(dataDir);
   const logs = new LogSink(store.logs);
   const instances = new InstanceManager({
     executor,
@@ -62,13 +65,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   let port = config.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
-  const api = buildApi({ store, runtimes, instances, deployer, logs, secrets, endpointFor }, logger, (handler) => {
-    return createServer((req, res) => {
-      const route = routeForHost(req.headers.host, config.domain);
-      if (route.kind === "micro") gateway(req, res, route.subdomain);
-      else handler(req, res);
-    });
-  });
+  const api = buildApi(
+    { store, runtimes, instances, deployer, logs, secrets, sandbox: executor.name, endpointFor },
+    logger,
+    (handler) => {
+      return createServer((req, res) => {
+        const route = routeForHost(req.headers.host, config.domain);
+        if (route.kind === "micro") gateway(req, res, route.subdomain);
+        else handler(req, res);
+      });
+    },
+  );
   await api.listen({ port: config.port, host: config.host });
   port = (api.server.address() as AddressInfo).port;
 
@@ -79,10 +86,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     dataDir,
     adminTokenFile: admin.file,
     adminTokenCreated: admin.created,
+    executor: executor.name,
     close: () => {
       closing ??= (async () => {
         const listening = api.close();
         await instances.close();
+        await executor.close();
         api.server.closeAllConnections();
         await listening;
         logs.flush();

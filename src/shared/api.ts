@@ -87,6 +87,8 @@ export interface MicroView {
   subdomain: string;
   endpoint: string;
   httpAuth: boolean;
+  /** How the server isolates instances: `bubblewrap`, or `process` (none) when started with --sandbox none. */
+  sandbox: string;
   release: ReleaseView | null;
   envVars: string[];
   instances: InstanceView[];

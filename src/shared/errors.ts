@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   ERR_NO_RELEASE: { status: 503, kind: "user" },
   ERR_SERVER_UNREACHABLE: { status: 503, kind: "system" },
   ERR_SHUTTING_DOWN: { status: 503, kind: "system" },
+  ERR_SANDBOX_UNAVAILABLE: { status: 500, kind: "system" },
   ERR_INTERNAL: { status: 500, kind: "system" },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -145,13 +145,17 @@ export async function api<T>(
   return { status: response.status, body: (await response.json()) as T };
 }
 
-/** Processes whose working directory is inside `dir`: instances left running there. */
+/**
+ * Processes that belong to the server with data dir `dir`: their working directory or
+ * command line (a sandbox names the release it binds) is inside it.
+ */
 export async function processesIn(dir: string): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => "");
-    if (cwd.startsWith(dir)) found.push(Number(entry));
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cwd.startsWith(dir) || cmdline.includes(dir)) found.push(Number(entry));
   }
   return found;
 }

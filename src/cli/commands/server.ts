@@ -27,6 +27,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .option("--domain <domain>", "micros answer at <subdomain>.<domain>:<port>", "localhost")
     .option("--idle-timeout <duration>", "stop an instance after this long without requests (default 60s)", duration)
     .option("--request-timeout <duration>", "how long a micro may take to answer a request (default 10s)", duration)
+    .option("--sandbox <kind>", "bubblewrap (default), or none: no isolation, for development only", "bubblewrap")
     .option("--log-level <level>", "server log level: error, warn, info, debug", "info")
     .addHelpText(
       "after",
@@ -40,6 +41,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         domain: string;
         idleTimeout?: number;
         requestTimeout?: number;
+        sandbox: string;
         logLevel: string;
       }) =>
         run(async () => {
@@ -51,16 +53,20 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
             dataDir: options.dataDir,
             domain: options.domain,
             logLevel: options.logLevel,
+            sandbox: options.sandbox,
             ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
             ...(options.requestTimeout ? { requestTimeoutMs: options.requestTimeout } : {}),
           });
           const server = await startServer(config);
           const host = `http://localhost:${server.port}`;
           print(ctx, `Micros is listening on ${server.url} (data in ${server.dataDir}).`);
-          print(
-            ctx,
-            "Instances run as plain processes: this version does not isolate micros from each other or the host.",
-          );
+          if (server.executor === "process") {
+            ctx.stderr.write(
+              "WARNING: --sandbox none: micros run as plain processes with the server's user, not isolated from each other or from this machine. Use it for development only.\n",
+            );
+          } else {
+            print(ctx, "Each instance runs sandboxed (bubblewrap, cgroups, its own user).");
+          }
           if (server.adminTokenCreated)
             print(ctx, `Created the admin access token in ${server.adminTokenFile} (mode 0600).`);
           print(ctx, `Log in with: micros login --host ${host} --token "$(cat ${server.adminTokenFile})"`);

@@ -19,6 +19,8 @@ export interface ApiContext {
   deployer: Deployer;
   logs: LogSink;
   secrets: Secrets;
+  /** The executor's name, shown with every micro. */
+  sandbox: string;
   endpointFor(subdomain: string): string;
 }
 
@@ -54,6 +56,7 @@ export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
     micro,
     project,
     endpoint: ctx.endpointFor(micro.subdomain),
+    sandbox: ctx.sandbox,
     release: micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,
     envVars: ctx.store.envVars.names(micro.id),
     instances: ctx.instances.list(micro.id),

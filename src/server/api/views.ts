@@ -32,6 +32,7 @@ export function microView(input: {
   micro: Micro;
   project: Project;
   endpoint: string;
+  sandbox: string;
   release: Release | undefined;
   envVars: string[];
   instances: InstanceInfo[];
@@ -54,6 +55,7 @@ export function microView(input: {
     subdomain: micro.subdomain,
     endpoint: input.endpoint,
     httpAuth: micro.httpAuth,
+    sandbox: input.sandbox,
     release: input.release ? releaseView(input.release, micro.currentReleaseId) : null,
     envVars: input.envVars,
     instances,

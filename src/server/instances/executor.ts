@@ -9,6 +9,8 @@ import type { Duplex, Readable } from "node:stream";
 export interface LaunchSpec {
   instanceId: string;
   microId: string;
+  /** The unprivileged host user the micro's instances run as, when the executor switches users. */
+  uid: number;
   /** The release's code and dependencies on the host. */
   appDir: string;
   /** Host folder of the runner for the micro's runtime. */
@@ -37,6 +39,8 @@ export interface InstanceProcess {
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** What the executor knows of why, in words (for example: it ran out of memory). */
+  reason?: string;
 }
 
 export interface Executor {
@@ -44,4 +48,6 @@ export interface Executor {
   launch(spec: LaunchSpec): Promise<InstanceProcess>;
   /** Removes whatever an earlier, crashed server left behind. */
   cleanup(): Promise<void>;
+  /** Releases what the executor holds, once every instance has stopped. */
+  close(): Promise<void>;
 }

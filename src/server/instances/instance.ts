@@ -1,6 +1,6 @@
 import { Agent } from "node:http";
 import { createInterface } from "node:readline";
-import type { RunnerMessage, StartMessage } from "../../../runtimes/node/protocol.js";
+import type { RunnerMessage, StartMessage } from "../../../runtimes/node/protocol.mjs";
 import { MicrosError } from "../../shared/errors.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { ExitStatus, InstanceProcess } from "./executor.js";
@@ -16,6 +16,7 @@ export type InstanceState = "starting" | "ready" | "draining" | "stopped";
 const STDERR_TAIL = 5;
 
 function describeExit(status: ExitStatus): string {
+  if (status.reason) return status.reason;
   return status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
 }
 

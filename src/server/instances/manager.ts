@@ -140,6 +140,7 @@ export class InstanceManager {
         const process = await this.options.executor.launch({
           instanceId: id,
           microId: micro.id,
+          uid: micro.uid,
           appDir,
           runtimeDir: runtime.runnerDir,
           command: runtime.command,

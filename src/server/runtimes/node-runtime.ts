@@ -5,7 +5,8 @@ import { MicrosError } from "../../shared/errors.js";
 import { runCommand } from "../util/run-command.js";
 import type { InstallContext, InstallResult, Runtime } from "./runtime.js";
 
-const RUNNER_DIR = fileURLToPath(new URL("../../../runtimes/node/", import.meta.url));
+/** The compiled runner as shipped; the server runs a copy of it from its data dir (see RuntimeRegistry.install). */
+export const NODE_RUNNER_DIR = fileURLToPath(new URL("../../../runtimes/node/", import.meta.url));
 const NPM_CLI = join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
 
 async function exists(path: string): Promise<boolean> {
@@ -42,11 +43,11 @@ function npmEnv(cacheDir: string): NodeJS.ProcessEnv {
   return env;
 }
 
-export function nodeRuntime(): Runtime {
+export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
   return {
     id: `nodejs${process.versions.node.split(".")[0]}`,
     language: "node",
-    runnerDir: RUNNER_DIR,
+    runnerDir,
 
     async findEntry(appDir) {
       const pkg = await readPackageJson(appDir);
@@ -104,6 +105,6 @@ export function nodeRuntime(): Runtime {
       return { kind, output: result.output };
     },
 
-    command: ({ runtimeDir }) => ({ file: process.execPath, args: [join(runtimeDir, "runner.js")] }),
+    command: ({ runtimeDir }) => ({ file: process.execPath, args: [join(runtimeDir, "runner.mjs")] }),
   };
 }

@@ -1,5 +1,7 @@
+import { cp, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { MicrosError } from "../../shared/errors.js";
-import { nodeRuntime } from "./node-runtime.js";
+import { NODE_RUNNER_DIR, nodeRuntime } from "./node-runtime.js";
 import type { Runtime } from "./runtime.js";
 
 /** The runtimes this server offers, by id. The first of each language is its default. */
@@ -8,6 +10,18 @@ export class RuntimeRegistry {
 
   constructor(runtimes: Runtime[] = [nodeRuntime()]) {
     this.runtimes = runtimes;
+  }
+
+  /**
+   * Copies each runner into `<data-dir>/runtimes/` and uses that copy: a
+   * sandboxed instance can reach the data dir but not necessarily wherever
+   * Micros itself is installed. Copied afresh on each start, so upgrades apply.
+   */
+  static async install(dataDir: string): Promise<RuntimeRegistry> {
+    const target = join(dataDir, "runtimes", "node");
+    await rm(target, { recursive: true, force: true });
+    await cp(NODE_RUNNER_DIR, target, { recursive: true, filter: (source) => !source.endsWith(".map") });
+    return new RuntimeRegistry([nodeRuntime(target)]);
   }
 
   ids(): string[] {

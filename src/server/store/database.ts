@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
 
@@ -5,6 +6,7 @@ export type Db = Database.Database;
 
 export function openDatabase(file: string): Db {
   const db = new Database(file);
+  chmodSync(file, 0o600);
   // WAL lets the gateway read while a deploy writes; NORMAL sync is durable across app crashes.
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");

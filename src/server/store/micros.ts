@@ -9,8 +9,13 @@ export interface Micro {
   runtime: string;
   currentReleaseId: string | null;
   httpAuth: boolean;
+  /** The unprivileged host user its instances run as. */
+  uid: number;
   createdAt: number;
 }
+
+/** Host users from here up belong to micros, far above the ids distributions give people and services. */
+const FIRST_UID = 100_000;
 
 interface MicroRow {
   id: string;
@@ -20,6 +25,7 @@ interface MicroRow {
   runtime: string;
   current_release_id: string | null;
   http_auth: number;
+  uid: number;
   created_at: number;
 }
 
@@ -32,6 +38,7 @@ function toMicro(row: MicroRow): Micro {
     runtime: row.runtime,
     currentReleaseId: row.current_release_id,
     httpAuth: row.http_auth === 1,
+    uid: row.uid,
     createdAt: row.created_at,
   };
 }
@@ -53,6 +60,9 @@ export class Micros {
       let subdomain = input.name;
       while (this.bySubdomain(subdomain)) subdomain = `${input.name.slice(0, 56)}-${newId(6)}`;
       const now = Date.now();
+      const { uid } = this.db.prepare("SELECT COALESCE(MAX(uid) + 1, ?) AS uid FROM micros").get(FIRST_UID) as {
+        uid: number;
+      };
       const micro: Micro = {
         id: newId(),
         projectId: input.projectId,
@@ -61,14 +71,15 @@ export class Micros {
         runtime: input.runtime,
         currentReleaseId: null,
         httpAuth: false,
+        uid,
         createdAt: now,
       };
       this.db
         .prepare(
-          `INSERT INTO micros (id, project_id, name, subdomain, runtime, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO micros (id, project_id, name, subdomain, runtime, uid, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(micro.id, micro.projectId, micro.name, micro.subdomain, micro.runtime, now, now);
+        .run(micro.id, micro.projectId, micro.name, micro.subdomain, micro.runtime, uid, now, now);
       return micro;
     })();
   }

@@ -72,4 +72,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX logs_by_micro ON logs (micro_id, id);
   `,
+  `
+  -- Each micro runs as its own unprivileged host user.
+  ALTER TABLE micros ADD COLUMN uid INTEGER;
+  UPDATE micros SET uid = 100000 + rowid;
+  CREATE UNIQUE INDEX micros_by_uid ON micros (uid);
+  `,
 ];

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex, Readable } from "node:stream";
-import type { Executor, ExitStatus, InstanceProcess, LaunchSpec } from "../executor.js";
+import type { Executor, InstanceProcess, LaunchSpec } from "../executor.js";
+import { waitForExit } from "./wait-for-exit.js";
 
 /**
  * Runs each instance as a plain child process in its own process group with a
@@ -53,15 +54,12 @@ export class ProcessExecutor implements Executor {
     };
   }
 
+  async close(): Promise<void> {
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+
   async cleanup(): Promise<void> {
     await rm(this.runDir, { recursive: true, force: true });
     await mkdir(this.runDir, { recursive: true });
   }
-}
-
-function waitForExit(child: ChildProcess): Promise<ExitStatus> {
-  return new Promise((resolve) => {
-    child.once("error", () => resolve({ code: null, signal: null }));
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
 }

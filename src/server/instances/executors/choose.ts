@@ -1,0 +1,29 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { ServerConfig } from "../../config.js";
+import { Cgroups } from "../../sandbox/cgroups.js";
+import { checkSandbox } from "../../sandbox/preflight.js";
+import type { Executor } from "../executor.js";
+import { ProcessExecutor } from "./process.js";
+import { SandboxExecutor } from "./sandbox.js";
+
+/** Builds the executor the config asks for, after checking this machine can run it. */
+export async function createExecutor(config: ServerConfig, dataDir: string): Promise<Executor> {
+  const runDir = join(dataDir, "run");
+  if (config.sandbox === "none") return new ProcessExecutor(runDir);
+  const tools = await checkSandbox(100_000, [dataDir]);
+  // One cgroup parent per data dir, so two servers on a machine never clean up each other's instances.
+  const parent = `micros-${createHash("sha256").update(dataDir).digest("hex").slice(0, 10)}`;
+  const cgroups = await Cgroups.open(parent);
+  return new SandboxExecutor({
+    runDir,
+    tools,
+    cgroups,
+    limits: {
+      memoryBytes: config.memoryBytes,
+      pids: config.pidsLimit,
+      cpuWeight: config.cpuWeight,
+      tmpBytes: config.tmpBytes,
+    },
+  });
+}
