@@ -8,8 +8,8 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CONTROL_FD, type FailedMessage, type RunnerMessage, type StartMessage } from "./protocol.js";
-import { SHAPES } from "./shapes.js";
+import { CONTROL_FD, type FailedMessage, type RunnerMessage, type StartMessage } from "./protocol.mjs";
+import { SHAPES } from "./shapes.mjs";
 
 const control = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
 
