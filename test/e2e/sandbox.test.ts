@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { MicroView } from "../../src/shared/api.js";
+import {
+  api,
+  cli,
+  copyApp,
+  loggedIn,
+  type MicrosServer,
+  processesIn,
+  request,
+  useServer,
+  useTmpDir,
+} from "../helpers/micros.js";
+
+interface ProbeResult {
+  ok: boolean;
+  code?: string;
+  status?: number;
+  output?: string;
+  uid?: number;
+  entries?: string[];
+}
+
+/**
+ * A hostile micro attacks its sandbox; each test asserts the platform's answer and that the
+ * server and a neighbouring micro are unaffected.
+ */
+describe("the sandbox holds a hostile micro", () => {
+  let server: MicrosServer;
+  let env: NodeJS.ProcessEnv;
+  let neighbour: MicroView;
+  let loopbackService: Server;
+  let loopbackPort: number;
+
+  const probe = async (path: string): Promise<ProbeResult> => {
+    const res = await request(server.port, `hostile.localhost:${server.port}`, path);
+    assert.equal(res.status, 200, res.body);
+    return JSON.parse(res.body) as ProbeResult;
+  };
+
+  const othersStillServe = async () => {
+    assert.equal((await api(server, "/healthz")).status, 200, "the control API answers");
+    const res = await request(server.port, `neighbour.localhost:${server.port}`);
+    assert.equal(res.status, 200, "the neighbouring micro answers");
+  };
+
+  before(async () => {
+    server = await useServer();
+    env = loggedIn(server, await useTmpDir());
+    for (const [fixture, name] of [
+      ["boot-id", "neighbour"],
+      ["hostile", "hostile"],
+    ] as const) {
+      const result = await cli(["new", "--json"], { cwd: await copyApp(fixture, name), env });
+      assert.equal(result.code, 0, result.stderr);
+      if (name === "neighbour") neighbour = JSON.parse(result.stdout) as MicroView;
+    }
+    await request(server.port, `neighbour.localhost:${server.port}`);
+    loopbackService = createServer((_req, res) => res.end("a private service on the host"));
+    await new Promise<void>((resolve) => loopbackService.listen(0, "127.0.0.1", resolve));
+    loopbackPort = (loopbackService.address() as AddressInfo).port;
+  });
+
+  after(() => loopbackService.close());
+
+  it("runs as its own unprivileged user, not root and not the neighbour's", async () => {
+    const { uid } = await probe("/whoami");
+    assert.ok(uid !== undefined && uid >= 100_000, `uid ${uid}`);
+    assert.equal((await probe("/run?command=id%20-u")).output?.trim(), String(uid));
+  });
+
+  it("sees only its own read-only files: no host secrets, data dir or other micro's code", async () => {
+    assert.deepEqual((await probe("/list?path=/")).entries?.sort(), [
+      "app",
+      "bin",
+      "dev",
+      "etc",
+      "lib",
+      "lib64",
+      "opt",
+      "proc",
+      "run",
+      "sbin",
+      "tmp",
+      "usr",
+    ]);
+    for (const path of [
+      "/etc/shadow",
+      "/root/.bashrc",
+      join(server.dataDir, "admin-token"),
+      join(server.dataDir, "micros.db"),
+    ]) {
+      const result = await probe(`/read?path=${encodeURIComponent(path)}`);
+      assert.deepEqual(result, { ok: false, code: "ENOENT" }, path);
+    }
+    const releases = join(server.dataDir, "releases", neighbour.id);
+    assert.deepEqual(await probe(`/list?path=${encodeURIComponent(releases)}`), { ok: false, code: "ENOENT" });
+    assert.deepEqual(await probe("/list?path=/sys/fs/cgroup"), { ok: false, code: "ENOENT" });
+  });
+
+  it("cannot write anywhere but /tmp", async () => {
+    for (const path of ["/app/index.js", "/usr/evil", "/evil", "/etc/evil"]) {
+      assert.equal((await probe(`/write?path=${encodeURIComponent(path)}`)).code, "EROFS", path);
+    }
+    assert.deepEqual(await probe("/write?path=/tmp/scratch"), { ok: true });
+  });
+
+  it("cannot reach the platform's port or other services on the host's loopback", async () => {
+    for (const port of [server.port, loopbackPort]) {
+      const result = await probe(`/connect?host=127.0.0.1&port=${port}`);
+      assert.equal(result.ok, false, `port ${port} must be unreachable`);
+    }
+  });
+
+  it("cannot create a user namespace, see or signal processes outside", async () => {
+    const userns = await probe("/run?command=unshare%20-U%20-r%20true");
+    assert.equal(userns.ok, false, userns.output);
+    const processes = (await probe("/list?path=/proc")).entries?.filter((entry) => /^\d+$/.test(entry)) ?? [];
+    assert.ok(processes.length < 10, `sees only its own processes: ${processes.join(" ")}`);
+    const kill = await probe(`/run?command=kill%20-9%20${server.process.pid}`);
+    assert.equal(kill.ok, false);
+    await othersStillServe();
+  });
+
+  it("a fork bomb stops at the process limit and harms nobody else", async () => {
+    const bomb = await probe(
+      `/run?command=${encodeURIComponent("i=0; while [ $i -lt 1500 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done 2>&1 | head -n 3")}`,
+    );
+    assert.match(bomb.output ?? "", /fork|Resource temporarily unavailable/i, bomb.output);
+    await othersStillServe();
+  });
+
+  it("allocating past 512 MB kills the instance with a clear 502; the next request gets a fresh one", async () => {
+    const before = (await probe("/whoami")).uid;
+    const res = await request(server.port, `hostile.localhost:${server.port}`, "/alloc?mb=1024");
+    assert.equal(res.status, 502);
+    const { error } = JSON.parse(res.body);
+    assert.equal(error.code, "ERR_APP_CRASHED");
+    assert.match(error.message, /ran out of memory \(the limit is 512 MB\)/);
+    assert.equal((await probe("/whoami")).uid, before);
+    await othersStillServe();
+  });
+
+  it("a child that outlives its request does not outlive the server", async () => {
+    assert.equal((await probe("/orphan")).ok, true);
+    assert.equal(await server.stop(), 0);
+    assert.deepEqual(await processesIn(server.dataDir), []);
+  });
+});
