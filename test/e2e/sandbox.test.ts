@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import {
   useServer,
   useTmpDir,
 } from "../helpers/micros.js";
+import { startTestHost } from "../helpers/test-host.js";
 
 interface ProbeResult {
   ok: boolean;
@@ -116,6 +118,25 @@ describe("the sandbox holds a hostile micro", () => {
     }
   });
 
+  it("reaches the outside world through NAT, but not this host through it", async () => {
+    const outside = await startTestHost();
+    // A service of this host on the test network's host-side address: reachable from here, not from a micro.
+    const hostService = createServer((_req, res) => res.end("this host"));
+    await new Promise<void>((resolve) => hostService.listen(0, outside.hostAddress, resolve));
+    const hostPort = (hostService.address() as AddressInfo).port;
+    try {
+      const reached = await probe(`/connect?host=${outside.address}&port=${outside.port}`);
+      assert.deepEqual(reached, { ok: true }, "an outbound connection works");
+      const fromHere = await fetch(`http://${outside.hostAddress}:${hostPort}/`);
+      assert.equal(await fromHere.text(), "this host");
+      const fromMicro = await probe(`/connect?host=${outside.hostAddress}&port=${hostPort}`);
+      assert.equal(fromMicro.ok, false, "the host's own addresses are dropped");
+    } finally {
+      hostService.close();
+      outside.close();
+    }
+  });
+
   it("cannot create a user namespace, see or signal processes outside", async () => {
     const userns = await probe("/run?command=unshare%20-U%20-r%20true");
     assert.equal(userns.ok, false, userns.output);
@@ -149,5 +170,7 @@ describe("the sandbox holds a hostile micro", () => {
     assert.equal((await probe("/orphan")).ok, true);
     assert.equal(await server.stop(), 0);
     assert.deepEqual(await processesIn(server.dataDir), []);
+    const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+    assert.doesNotMatch(namespaces, /^m[0-9a-f]{4}[0-9a-z]+\b/m, "no instance network namespace is left");
   });
 });

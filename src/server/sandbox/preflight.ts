@@ -7,6 +7,9 @@ import { baseMounts } from "./mounts.js";
 export interface SandboxTools {
   bwrap: string;
   setpriv: string;
+  nsenter: string;
+  ip: string;
+  nft: string;
 }
 
 const SEARCH_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -27,7 +30,7 @@ async function find(name: string): Promise<string | undefined> {
 }
 
 const HOW =
-  "Install it (Debian/Ubuntu: apt-get install bubblewrap util-linux), or start with --sandbox none for development only.";
+  "Install it (Debian/Ubuntu: apt-get install bubblewrap util-linux iproute2 nftables), or start with --sandbox none for development only.";
 
 /**
  * Checks, before the server takes a request, that it can sandbox instances:
@@ -45,6 +48,12 @@ export async function checkSandbox(trialUid: number, mustReach: string[]): Promi
   if (!bwrap) throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `bubblewrap (bwrap) is not installed. ${HOW}`);
   const setpriv = await find("setpriv");
   if (!setpriv) throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `setpriv (util-linux) is not installed. ${HOW}`);
+  const nsenter = await find("nsenter");
+  if (!nsenter) throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `nsenter (util-linux) is not installed. ${HOW}`);
+  const ip = await find("ip");
+  if (!ip) throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `ip (iproute2) is not installed. ${HOW}`);
+  const nft = await find("nft");
+  if (!nft) throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `nft (nftables) is not installed. ${HOW}`);
   const trial = await runCommand(
     setpriv,
     [
@@ -71,5 +80,5 @@ export async function checkSandbox(trialUid: number, mustReach: string[]): Promi
       `bubblewrap could not create a sandbox here: ${trial.output.trim() || `exit code ${trial.exitCode}`}. It needs unprivileged user namespaces, and every folder above the data dir (${mustReach.join(", ")}) must be searchable by other users (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 23.10+ an AppArmor profile for bwrap). Or start with --sandbox none for development only.`,
     );
   }
-  return { bwrap, setpriv };
+  return { bwrap, setpriv, nsenter, ip, nft };
 }

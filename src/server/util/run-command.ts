@@ -13,17 +13,22 @@ const OUTPUT_CAP = 256 * 1024;
 export function runCommand(
   file: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; input?: string },
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
     let output = "";
     const collect = (chunk: Buffer) => {
       output += chunk.toString("utf8");
       if (output.length > OUTPUT_CAP * 2) output = output.slice(-OUTPUT_CAP);
     };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

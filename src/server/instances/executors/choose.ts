@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ServerConfig } from "../../config.js";
 import { Cgroups } from "../../sandbox/cgroups.js";
+import { SandboxNetwork } from "../../sandbox/network.js";
 import { checkSandbox } from "../../sandbox/preflight.js";
 import type { Executor } from "../executor.js";
 import { ProcessExecutor } from "./process.js";
@@ -13,12 +14,16 @@ export async function createExecutor(config: ServerConfig, dataDir: string): Pro
   if (config.sandbox === "none") return new ProcessExecutor(runDir);
   const tools = await checkSandbox(100_000, [dataDir]);
   // One cgroup parent per data dir, so two servers on a machine never clean up each other's instances.
-  const parent = `micros-${createHash("sha256").update(dataDir).digest("hex").slice(0, 10)}`;
-  const cgroups = await Cgroups.open(parent);
+  const hash = createHash("sha256").update(dataDir).digest("hex");
+  const cgroups = await Cgroups.open(`micros-${hash.slice(0, 10)}`);
+  // Interface names must stay under 16 characters; the /16 is picked from the hash too.
+  const octet = 100 + (Number.parseInt(hash.slice(4, 6), 16) % 100);
+  const network = await SandboxNetwork.open(tools, `m${hash.slice(0, 4)}`, octet);
   return new SandboxExecutor({
     runDir,
     tools,
     cgroups,
+    network,
     limits: {
       memoryBytes: config.memoryBytes,
       pids: config.pidsLimit,

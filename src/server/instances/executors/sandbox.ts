@@ -5,6 +5,7 @@ import type { Duplex, Readable } from "node:stream";
 import { formatBytes } from "../../../shared/format.js";
 import type { Cgroup, CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
 import { baseMounts, INSIDE } from "../../sandbox/mounts.js";
+import type { SandboxNetwork } from "../../sandbox/network.js";
 import type { SandboxTools } from "../../sandbox/preflight.js";
 import type { Executor, InstanceProcess, LaunchSpec } from "../executor.js";
 import { waitForExit } from "./wait-for-exit.js";
@@ -17,6 +18,7 @@ export interface SandboxOptions {
   runDir: string;
   tools: SandboxTools;
   cgroups: Cgroups;
+  network: SandboxNetwork;
   limits: SandboxLimits;
 }
 
@@ -45,10 +47,16 @@ export class SandboxExecutor implements Executor {
     await chown(socketDir, spec.uid, spec.uid);
     await chmod(socketDir, 0o700);
     const cgroup = await this.options.cgroups.create(spec.instanceId, limits);
+    const network = await this.options.network.attach().catch(async (err: unknown) => {
+      await cgroup.destroy();
+      throw err;
+    });
 
     const { file, args } = spec.command({ runtimeDir: INSIDE.runtime });
     const bwrapArgs = [
       "--unshare-all",
+      // The network namespace is the one nsenter joined, with its veth to the host.
+      "--share-net",
       "--unshare-user",
       "--disable-userns",
       "--die-with-parent",
@@ -103,15 +111,12 @@ export class SandboxExecutor implements Executor {
       "--inh-caps=-all",
       "--bounding-set=-all",
     ];
-    const child = spawn(
-      "/bin/sh",
-      ["-c", ENTER_CGROUPS, "micros-sandbox", tools.setpriv, ...privileges, tools.bwrap, ...bwrapArgs],
-      {
-        cwd: "/",
-        env: { CGROUP_PROCS: cgroup.procsFiles.join(" "), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-        stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
-      },
-    );
+    const chain = [tools.nsenter, `--net=${network.nsPath}`, tools.setpriv, ...privileges, tools.bwrap, ...bwrapArgs];
+    const child = spawn("/bin/sh", ["-c", ENTER_CGROUPS, "micros-sandbox", ...chain], {
+      cwd: "/",
+      env: { CGROUP_PROCS: cgroup.procsFiles.join(" "), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+    });
 
     const innerPid = readChildPid(child.stdio[4] as Readable);
     let outOfMemory = false;
@@ -129,6 +134,7 @@ export class SandboxExecutor implements Executor {
       clearInterval(oomWatch);
       outOfMemory ||= (await cgroup.oomKills()) > 0;
       await cgroup.destroy();
+      await network.release();
       await rm(dir, { recursive: true, force: true });
       const reason = outOfMemory ? `ran out of memory (the limit is ${formatBytes(limits.memoryBytes)})` : undefined;
       return reason ? { ...status, reason } : status;
@@ -155,6 +161,7 @@ export class SandboxExecutor implements Executor {
 
   async close(): Promise<void> {
     await this.options.cgroups.close();
+    await this.options.network.close();
     await rm(this.options.runDir, { recursive: true, force: true });
   }
 

@@ -1,0 +1,135 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { MicrosError } from "../../shared/errors.js";
+import { runCommand } from "../util/run-command.js";
+
+/** How many instances can have a network at once: one /30 each inside a /16. */
+const SLOTS = 16_384;
+
+export interface InstanceNetwork {
+  /** The network namespace to run the sandbox in. */
+  nsPath: string;
+  release(): Promise<void>;
+}
+
+/**
+ * A network namespace per instance, joined to the host by a veth pair: the
+ * instance reaches the outside world through NAT, but an nftables filter drops
+ * whatever it sends to the host itself (the platform's API, services on
+ * loopback or any host address), to other instances, and to link-local
+ * addresses such as a cloud's metadata service.
+ */
+export class SandboxNetwork {
+  private readonly free: number[] = [];
+  private next = 0;
+
+  private constructor(
+    private readonly ip: string,
+    private readonly nft: string,
+    /** Names every interface and namespace of this server: 5 characters, so names stay under 16. */
+    private readonly prefix: string,
+    /** The second octet of this server's 10.x.0.0/16. */
+    private readonly octet: number,
+  ) {}
+
+  static async open(tools: { ip: string; nft: string }, prefix: string, octet: number): Promise<SandboxNetwork> {
+    const network = new SandboxNetwork(tools.ip, tools.nft, prefix, octet);
+    await network.removeLeftovers();
+    if ((await readFile("/proc/sys/net/ipv4/ip_forward", "utf8")).trim() !== "1") {
+      // Outbound traffic from instances is routed through the host.
+      await writeFile("/proc/sys/net/ipv4/ip_forward", "1");
+    }
+    await network.run(tools.nft, ["-f", "-"], network.ruleset());
+    return network;
+  }
+
+  private get subnet(): string {
+    return `10.${this.octet}.0.0/16`;
+  }
+
+  private ruleset(): string {
+    const ifaces = `"${this.prefix}*"`;
+    return `
+table inet ${this.prefix}_filter {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    iifname ${ifaces} ct state established,related accept
+    iifname ${ifaces} drop
+  }
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    iifname ${ifaces} oifname ${ifaces} drop
+    iifname ${ifaces} ip daddr { 169.254.0.0/16, 127.0.0.0/8 } drop
+  }
+}
+table ip ${this.prefix}_nat {
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    ip saddr ${this.subnet} oifname != ${ifaces} masquerade
+  }
+}
+`;
+  }
+
+  async attach(): Promise<InstanceNetwork> {
+    const slot = this.free.pop() ?? this.next++;
+    if (slot >= SLOTS) throw new MicrosError("ERR_INTERNAL", `No free network slot: ${SLOTS} instances are running.`);
+    const name = `${this.prefix}${slot.toString(36)}`;
+    const host = `${name}h`;
+    const base = slot * 4;
+    const address = (offset: number) =>
+      `10.${this.octet}.${Math.floor((base + offset) / 256)}.${(base + offset) % 256}`;
+    const steps = [
+      ["netns", "add", name],
+      ["link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name],
+      ["addr", "add", `${address(1)}/30`, "dev", host],
+      ["link", "set", host, "up"],
+      ["-n", name, "addr", "add", `${address(2)}/30`, "dev", "eth0"],
+      ["-n", name, "link", "set", "eth0", "up"],
+      ["-n", name, "link", "set", "lo", "up"],
+      ["-n", name, "route", "add", "default", "via", address(1)],
+    ];
+    try {
+      for (const step of steps) await this.run(this.ip, step);
+    } catch (err) {
+      await this.remove(name);
+      this.free.push(slot);
+      throw err;
+    }
+    return {
+      nsPath: `/run/netns/${name}`,
+      release: async () => {
+        await this.remove(name);
+        this.free.push(slot);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.removeLeftovers();
+  }
+
+  private async remove(name: string): Promise<void> {
+    // Deleting the host end removes the pair at once; the namespace alone would take it down only later.
+    await runCommand(this.ip, ["link", "del", `${name}h`], { cwd: "/", env: {}, timeoutMs: 10_000 });
+    await runCommand(this.ip, ["netns", "del", name], { cwd: "/", env: {}, timeoutMs: 10_000 });
+  }
+
+  /** Namespaces, links and rules of this server that a crashed run left behind. */
+  private async removeLeftovers(): Promise<void> {
+    const list = await runCommand(this.ip, ["netns", "list"], { cwd: "/", env: {}, timeoutMs: 10_000 });
+    for (const line of list.output.split("\n")) {
+      const name = line.split(" ")[0] ?? "";
+      if (name.startsWith(this.prefix)) await this.remove(name);
+    }
+    for (const table of [`inet ${this.prefix}_filter`, `ip ${this.prefix}_nat`]) {
+      await runCommand(this.nft, ["delete", "table", ...table.split(" ")], { cwd: "/", env: {}, timeoutMs: 10_000 });
+    }
+  }
+
+  private async run(file: string, args: string[], input?: string): Promise<void> {
+    const result = await runCommand(file, args, { cwd: "/", env: {}, timeoutMs: 10_000, input });
+    if (result.exitCode !== 0) {
+      throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `${file} ${args.join(" ")} failed: ${result.output.trim()}`);
+    }
+  }
+}
