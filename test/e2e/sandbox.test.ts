@@ -147,6 +147,19 @@ describe("the sandbox holds a hostile micro", () => {
     await othersStillServe();
   });
 
+  it("filling /tmp past 512 MB ends in ENOSPC, not in an out-of-memory kill", async () => {
+    const before = (await probe("/whoami")).uid;
+    const fill = await probe(
+      `/run?command=${encodeURIComponent("dd if=/dev/zero of=/tmp/fill bs=1M count=600 2>&1")}`,
+    );
+    assert.match(fill.output ?? "", /No space left on device/, fill.output);
+    const written = Number(/(\d+) bytes/.exec(fill.output ?? "")?.[1]);
+    assert.ok(written >= 512 * 1024 * 1024, `${written} bytes fit in /tmp`);
+    assert.deepEqual(await probe("/alloc?mb=256"), { ok: true, allocated: 256 }, "the memory budget is intact");
+    assert.equal((await probe("/whoami")).uid, before);
+    await probe("/run?command=rm%20/tmp/fill");
+  });
+
   it("a fork bomb stops at the process limit and harms nobody else", async () => {
     const bomb = await probe(
       `/run?command=${encodeURIComponent("i=0; while [ $i -lt 1500 ]; do sleep 30 </dev/null >/dev/null 2>&1 & i=$((i+1)); done 2>&1 | head -n 3")}`,

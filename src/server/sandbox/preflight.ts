@@ -10,6 +10,9 @@ export interface SandboxTools {
   nsenter: string;
   ip: string;
   nft: string;
+  mkfs: string;
+  mount: string;
+  umount: string;
 }
 
 const SEARCH_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -30,7 +33,7 @@ async function find(name: string): Promise<string | undefined> {
 }
 
 const HOW =
-  "Install it (Debian/Ubuntu: apt-get install bubblewrap util-linux iproute2 nftables), or start with --sandbox none for development only.";
+  "Install it (Debian/Ubuntu: apt-get install bubblewrap util-linux iproute2 nftables e2fsprogs), or start with --sandbox none for development only.";
 
 /**
  * Checks, before the server takes a request, that it can sandbox instances:
@@ -80,5 +83,22 @@ export async function checkSandbox(trialUid: number, mustReach: string[]): Promi
       `bubblewrap could not create a sandbox here: ${trial.output.trim() || `exit code ${trial.exitCode}`}. It needs unprivileged user namespaces, and every folder above the data dir (${mustReach.join(", ")}) must be searchable by other users (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 23.10+ an AppArmor profile for bwrap). Or start with --sandbox none for development only.`,
     );
   }
-  return { bwrap, setpriv, nsenter, ip, nft };
+  const mkfs = await find("mkfs.ext4");
+  if (!mkfs) throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `mkfs.ext4 (e2fsprogs) is not installed. ${HOW}`);
+  const mount = await find("mount");
+  const umount = await find("umount");
+  if (!mount || !umount)
+    throw new MicrosError("ERR_SANDBOX_UNAVAILABLE", `mount (util-linux) is not installed. ${HOW}`);
+  if (
+    !(await access("/dev/loop-control").then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new MicrosError(
+      "ERR_SANDBOX_UNAVAILABLE",
+      "Loop devices are not available (/dev/loop-control is missing): each instance's /tmp is a loop-mounted file. Load the loop module (modprobe loop), or start with --sandbox none for development only.",
+    );
+  }
+  return { bwrap, setpriv, nsenter, ip, nft, mkfs, mount, umount };
 }

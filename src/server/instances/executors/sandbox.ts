@@ -7,6 +7,8 @@ import type { Cgroup, CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
 import { baseMounts, INSIDE } from "../../sandbox/mounts.js";
 import type { SandboxNetwork } from "../../sandbox/network.js";
 import type { SandboxTools } from "../../sandbox/preflight.js";
+import { createTmpDisk } from "../../sandbox/tmp-disk.js";
+import { runCommand } from "../../util/run-command.js";
 import type { Executor, InstanceProcess, LaunchSpec } from "../executor.js";
 import { waitForExit } from "./wait-for-exit.js";
 
@@ -51,6 +53,11 @@ export class SandboxExecutor implements Executor {
       await cgroup.destroy();
       throw err;
     });
+    const tmp = await createTmpDisk(tools, dir, limits.tmpBytes, spec.uid).catch(async (err: unknown) => {
+      await cgroup.destroy();
+      await network.release();
+      throw err;
+    });
 
     const { file, args } = spec.command({ runtimeDir: INSIDE.runtime });
     const bwrapArgs = [
@@ -71,9 +78,8 @@ export class SandboxExecutor implements Executor {
       "--bind",
       socketDir,
       INSIDE.run,
-      "--size",
-      String(limits.tmpBytes),
-      "--tmpfs",
+      "--bind",
+      tmp.dir,
       INSIDE.tmp,
       "--size",
       String(64 * 1024 * 1024),
@@ -135,6 +141,7 @@ export class SandboxExecutor implements Executor {
       outOfMemory ||= (await cgroup.oomKills()) > 0;
       await cgroup.destroy();
       await network.release();
+      await tmp.release();
       await rm(dir, { recursive: true, force: true });
       const reason = outOfMemory ? `ran out of memory (the limit is ${formatBytes(limits.memoryBytes)})` : undefined;
       return reason ? { ...status, reason } : status;
@@ -167,6 +174,14 @@ export class SandboxExecutor implements Executor {
 
   async cleanup(): Promise<void> {
     await this.options.cgroups.removeAll();
+    // /tmp disks a crashed server left mounted: unmount before removing the folder.
+    const mounts = await readFile("/proc/self/mountinfo", "utf8");
+    for (const line of mounts.split("\n")) {
+      const point = line.split(" ")[4];
+      if (point?.startsWith(`${this.options.runDir}/`)) {
+        await runCommand(this.options.tools.umount, ["-l", point], { cwd: "/", env: {}, timeoutMs: 30_000 });
+      }
+    }
     await rm(this.options.runDir, { recursive: true, force: true });
     await mkdir(this.options.runDir, { recursive: true, mode: 0o711 });
   }
