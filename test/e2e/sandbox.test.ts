@@ -149,9 +149,7 @@ describe("the sandbox holds a hostile micro", () => {
 
   it("filling /tmp past 512 MB ends in ENOSPC, not in an out-of-memory kill", async () => {
     const before = (await probe("/whoami")).uid;
-    const fill = await probe(
-      `/run?command=${encodeURIComponent("dd if=/dev/zero of=/tmp/fill bs=1M count=600 2>&1")}`,
-    );
+    const fill = await probe(`/run?command=${encodeURIComponent("dd if=/dev/zero of=/tmp/fill bs=1M count=600 2>&1")}`);
     assert.match(fill.output ?? "", /No space left on device/, fill.output);
     const written = Number(/(\d+) bytes/.exec(fill.output ?? "")?.[1]);
     assert.ok(written >= 512 * 1024 * 1024, `${written} bytes fit in /tmp`);

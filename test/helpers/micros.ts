@@ -70,7 +70,10 @@ export async function useServer(flags: string[] = [], env: NodeJS.ProcessEnv = {
   const token = (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
   let stopped: Promise<number | null> | undefined;
   const stop = () => {
-    stopped ??= (child.kill("SIGTERM"), exited);
+    if (!stopped) {
+      child.kill("SIGTERM");
+      stopped = exited;
+    }
     return stopped;
   };
   cleanups.push(stop);

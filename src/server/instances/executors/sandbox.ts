@@ -3,7 +3,7 @@ import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex, Readable } from "node:stream";
 import { formatBytes } from "../../../shared/format.js";
-import type { Cgroup, CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
+import type { CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
 import { baseMounts, INSIDE } from "../../sandbox/mounts.js";
 import type { SandboxNetwork } from "../../sandbox/network.js";
 import type { SandboxTools } from "../../sandbox/preflight.js";
