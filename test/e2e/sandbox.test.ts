@@ -137,6 +137,27 @@ describe("the sandbox holds a hostile micro", () => {
     }
   });
 
+  it("is refused the system calls of the seccomp deny-list", { skip: process.arch !== "x64" }, async () => {
+    // x86_64 numbers: keyctl, io_uring_setup, bpf, perf_event_open, ptrace (PTRACE_TRACEME would succeed), unshare.
+    const script = [
+      "import ctypes",
+      "libc = ctypes.CDLL(None, use_errno=True)",
+      "for nr in (250, 425, 321, 298, 101, 272):",
+      "    result = libc.syscall(nr, 0, 0, 0, 0, 0)",
+      "    print(nr, result, ctypes.get_errno())",
+    ].join("\n");
+    const result = await probe(`/run?command=${encodeURIComponent(`python3 -c '${script}'`)}`);
+    assert.equal(result.status, 0, result.output);
+    assert.deepEqual(result.output?.trim().split("\n"), [
+      "250 -1 1",
+      "425 -1 1",
+      "321 -1 1",
+      "298 -1 1",
+      "101 -1 1",
+      "272 -1 1",
+    ]);
+  });
+
   it("cannot create a user namespace, see or signal processes outside", async () => {
     const userns = await probe("/run?command=unshare%20-U%20-r%20true");
     assert.equal(userns.ok, false, userns.output);

@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 import { formatBytes } from "../../../shared/format.js";
 import type { CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
 import { baseMounts, INSIDE } from "../../sandbox/mounts.js";
 import type { SandboxNetwork } from "../../sandbox/network.js";
 import type { SandboxTools } from "../../sandbox/preflight.js";
+import { seccompFilter } from "../../sandbox/seccomp.js";
 import { createTmpDisk } from "../../sandbox/tmp-disk.js";
 import { runCommand } from "../../util/run-command.js";
 import type { Executor, InstanceProcess, LaunchSpec } from "../executor.js";
@@ -38,6 +39,9 @@ const ENTER_CGROUPS = 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; don
  */
 export class SandboxExecutor implements Executor {
   readonly name = "bubblewrap";
+
+  private readonly seccomp = seccompFilter();
+  private readonly teardowns = new Set<Promise<void>>();
 
   constructor(private readonly options: SandboxOptions) {}
 
@@ -104,6 +108,8 @@ export class SandboxExecutor implements Executor {
       "production",
       "--info-fd",
       "4",
+      "--seccomp",
+      "5",
       "--remount-ro",
       "/",
       "--",
@@ -121,8 +127,9 @@ export class SandboxExecutor implements Executor {
     const child = spawn("/bin/sh", ["-c", ENTER_CGROUPS, "micros-sandbox", ...chain], {
       cwd: "/",
       env: { CGROUP_PROCS: cgroup.procsFiles.join(" "), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
     });
+    (child.stdio as unknown as Writable[])[5]?.end(this.seccomp);
 
     const innerPid = readChildPid(child.stdio[4] as Readable);
     let outOfMemory = false;
@@ -140,9 +147,14 @@ export class SandboxExecutor implements Executor {
       clearInterval(oomWatch);
       outOfMemory ||= (await cgroup.oomKills()) > 0;
       await cgroup.destroy();
-      await network.release();
-      await tmp.release();
-      await rm(dir, { recursive: true, force: true });
+      // Every process is gone: report the exit now, and let the slower teardown finish behind it.
+      const teardown = (async () => {
+        await network.release();
+        await tmp.release();
+        await rm(dir, { recursive: true, force: true });
+      })();
+      this.teardowns.add(teardown);
+      teardown.finally(() => this.teardowns.delete(teardown));
       const reason = outOfMemory ? `ran out of memory (the limit is ${formatBytes(limits.memoryBytes)})` : undefined;
       return reason ? { ...status, reason } : status;
     });
@@ -167,6 +179,7 @@ export class SandboxExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.teardowns);
     await this.options.cgroups.close();
     await this.options.network.close();
     await rm(this.options.runDir, { recursive: true, force: true });
