@@ -40,8 +40,12 @@ export interface MicrosServer {
   stop(): Promise<number | null>;
 }
 
-export async function useServer(flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MicrosServer> {
-  const dataDir = await useTmpDir("micros-data-");
+export async function useServer(
+  flags: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  existingDataDir?: string,
+): Promise<MicrosServer> {
+  const dataDir = existingDataDir ?? (await useTmpDir("micros-data-"));
   const child = spawn(process.execPath, [BIN, "server", "--port", "0", "--data-dir", dataDir, ...flags], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },

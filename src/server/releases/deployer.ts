@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
@@ -11,6 +11,15 @@ import type { Release } from "../store/releases.js";
 import type { Store } from "../store/store.js";
 import { extractArchive, verifyArchive } from "./archive.js";
 import { receiveUpload } from "./upload.js";
+
+/** Bytes in the files under `dir` (links not followed). */
+async function diskUsage(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await lstat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
 
 /** Where a release's code and dependencies live on the host. */
 export function releaseDir(dataDir: string, microId: string, releaseId: string): string {
@@ -72,6 +81,14 @@ export class Deployer {
         cacheDir: join(this.options.dataDir, "cache", runtime.language),
         timeoutMs: this.options.installTimeoutMs,
       });
+      const installed = (await diskUsage(building)) - stats.bytes;
+      if (installed > this.options.maxCodeBytes) {
+        throw new MicrosError(
+          "ERR_PAYLOAD_TOO_LARGE",
+          `The installed dependencies take ${formatBytes(installed)}, over the ${formatBytes(this.options.maxCodeBytes)} limit. Drop unused packages or move development tools to devDependencies.`,
+          { details: { limitBytes: this.options.maxCodeBytes, foundBytes: installed } },
+        );
+      }
       await rename(building, this.releaseDir(micro.id, releaseId));
       const release = store.releases.activate({
         id: releaseId,

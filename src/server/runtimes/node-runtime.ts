@@ -84,6 +84,8 @@ export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
         "--no-audit",
         "--no-fund",
         "--prefer-offline",
+        // Installs run on the host, outside any sandbox: no package's code may run here.
+        "--ignore-scripts",
       ];
       const result = await runCommand(npm.file, args, {
         cwd: appDir,

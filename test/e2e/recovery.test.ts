@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { describe, it } from "node:test";
+import { cli, copyApp, loggedIn, processesIn, request, useServer, useTmpDir, waitFor } from "../helpers/micros.js";
+
+/** What a crashed server leaves behind, seen from the host. */
+async function leftovers(dataDir: string) {
+  const hash = createHash("sha256").update(dataDir).digest("hex");
+  const cgroups = await readdir(`/sys/fs/cgroup/pids/micros-${hash.slice(0, 10)}`, { withFileTypes: true }).catch(
+    () => [],
+  );
+  const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((line) => line.includes(dataDir));
+  const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.startsWith(`m${hash.slice(0, 4)}`));
+  return { cgroups: cgroups.filter((entry) => entry.isDirectory()).map((entry) => entry.name), mounts, namespaces };
+}
+
+describe("recovery from a crashed server", () => {
+  it("a restarted server removes the cgroups, mounts and namespaces of instances the crash left behind", async () => {
+    const first = await useServer();
+    const dir = await copyApp("boot-id", "survivor");
+    const env = loggedIn(first, await useTmpDir());
+    assert.equal((await cli(["new"], { cwd: dir, env })).code, 0);
+    assert.equal((await request(first.port, `survivor.localhost:${first.port}`)).status, 200);
+    const running = await leftovers(first.dataDir);
+    assert.equal(running.cgroups.length, 1, "the instance has its cgroup");
+    assert.equal(running.namespaces.length, 1, "and its network namespace");
+    assert.equal(running.mounts.length, 1, "and its /tmp");
+
+    first.process.kill("SIGKILL");
+    await first.stop();
+    await waitFor("the instance to die with its server", async () =>
+      (await processesIn(first.dataDir)).length === 0 ? true : undefined,
+    );
+    assert.equal((await leftovers(first.dataDir)).cgroups.length, 1, "the crash left the cgroup behind");
+
+    const second = await useServer([], {}, first.dataDir);
+    assert.deepEqual(await leftovers(first.dataDir), { cgroups: [], mounts: [], namespaces: [] });
+    const res = await request(second.port, `survivor.localhost:${second.port}`);
+    assert.equal(res.status, 200, "the micro serves again from the restarted server");
+  });
+});
