@@ -1,4 +1,4 @@
-import type { DeployView, LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
+import type { DeployView, LogView, MicroView, UserView } from "../shared/api.js";
 import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
 import type { Credentials } from "./credentials.js";
 
@@ -14,20 +14,12 @@ export class ApiClient {
     return this.json<{ user: UserView }>("GET", "/v1/whoami");
   }
 
-  listProjects() {
-    return this.json<{ projects: ProjectView[] }>("GET", "/v1/projects");
-  }
-
   createMicro(body: { name: string; project: string; runtime: string }) {
     return this.json<{ micro: MicroView }>("POST", "/v1/micros", body);
   }
 
   getMicro(id: string) {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
-  }
-
-  listReleases(id: string) {
-    return this.json<{ releases: ReleaseView[] }>("GET", `/v1/micros/${encodeURIComponent(id)}/releases`);
   }
 
   deploy(id: string, archive: Buffer) {
