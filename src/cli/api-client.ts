@@ -22,6 +22,13 @@ export class ApiClient {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
   }
 
+  updateLimits(
+    id: string,
+    body: { memoryMb?: number | null; timeoutSeconds?: number | null; requestBodyMb?: number | null },
+  ) {
+    return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}/limits`, body);
+  }
+
   deploy(id: string, archive: Buffer) {
     return this.json<DeployView>("POST", `/v1/micros/${encodeURIComponent(id)}/releases`, archive, "application/gzip");
   }

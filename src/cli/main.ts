@@ -6,12 +6,13 @@ import * as login from "./commands/login.js";
 import * as logs from "./commands/logs.js";
 import * as newMicro from "./commands/new.js";
 import * as server from "./commands/server.js";
+import * as update from "./commands/update.js";
 import * as version from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { printInstallOutputOnFailure } from "./upload.js";
 
 /** Every command registers itself here; each runs through `run`, which turns errors into a message and exit code. */
-const COMMANDS = [login, newMicro, deploy, details, logs, server, version];
+const COMMANDS = [login, newMicro, deploy, details, logs, update, server, version];
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   let exitCode = 0;

@@ -19,6 +19,10 @@ export function printMicro(ctx: CliContext, micro: MicroView): void {
     ["env vars", micro.envVars.length ? micro.envVars.join(", ") : "none"],
     ["http auth", micro.httpAuth ? "enabled" : "disabled"],
     [
+      "limits",
+      `memory ${micro.limits.memoryMb} MB, request timeout ${micro.limits.timeoutSeconds} s, request body ${micro.limits.requestBodyMb} MB`,
+    ],
+    [
       "sandbox",
       micro.sandbox === "process"
         ? "NONE: the server runs micros unisolated (--sandbox none, for development only)"

@@ -19,13 +19,19 @@ export const serverConfigSchema = z.strictObject({
   startTimeoutMs: z.number().int().positive().default(30_000),
   /** How long a stopping instance may finish in-flight requests after SIGTERM. */
   stopGraceMs: z.number().int().positive().default(5_000),
-  /** Deta's limits: 10 s to answer, 5.5 MB of request body. */
+  /** Deta's limits: 10 s to answer, 5.5 MB of request body. A micro may ask for more, up to the maxima. */
   requestTimeoutMs: z.number().int().positive().default(10_000),
-  maxRequestBodyBytes: z
+  requestTimeoutMsMax: z.number().int().positive().default(300_000),
+  requestBodyBytes: z
     .number()
     .int()
     .positive()
     .default(5.5 * MB),
+  requestBodyBytesMax: z
+    .number()
+    .int()
+    .positive()
+    .default(100 * MB),
   /** `none` runs instances as plain processes: for development on machines without bubblewrap, never in production. */
   sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
   /** Deta's and Lambda's per-instance promises: 512 MB of memory, 1024 processes and threads, 512 MB of /tmp. */
@@ -34,6 +40,12 @@ export const serverConfigSchema = z.strictObject({
     .int()
     .min(32 * MB)
     .default(512 * MB),
+  /** One micro may not take more than this, whatever it asks for. */
+  memoryBytesMax: z
+    .number()
+    .int()
+    .min(32 * MB)
+    .default(2048 * MB),
   pidsLimit: z.number().int().min(16).default(1024),
   tmpBytes: z
     .number()

@@ -10,6 +10,7 @@ import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
 import { createExecutor } from "./instances/executors/choose.js";
 import { InstanceManager } from "./instances/manager.js";
+import { LimitPolicy } from "./limits.js";
 import { LogSink } from "./logs/log-sink.js";
 import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
@@ -38,6 +39,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const admin = await ensureAdmin(store, dataDir);
   const secrets = await Secrets.load(dataDir);
 
+  const limits = new LimitPolicy(config);
   const executor = await createExecutor(config, dataDir);
   await executor.cleanup();
   const runtimes = await RuntimeRegistry.install(dataDir);
@@ -52,6 +54,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     idleTimeoutMs: config.idleTimeoutMs,
     startTimeoutMs: config.startTimeoutMs,
     stopGraceMs: config.stopGraceMs,
+    limits,
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
   await deployer.cleanup();
@@ -59,14 +62,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     micros: store.micros,
     instances,
     logs,
-    requestTimeoutMs: config.requestTimeoutMs,
-    maxRequestBodyBytes: config.maxRequestBodyBytes,
+    limits,
   });
 
   let port = config.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
   const api = buildApi(
-    { store, runtimes, instances, deployer, logs, secrets, sandbox: executor.name, endpointFor },
+    { store, runtimes, instances, deployer, logs, secrets, sandbox: executor.name, limits, endpointFor },
     logger,
     (handler) => {
       return createServer((req, res) => {

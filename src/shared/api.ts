@@ -42,6 +42,19 @@ export const replaceEnvBody = z.strictObject({
   }),
 });
 
+/** New limits for a micro: a number sets one, null goes back to the server's default, absent leaves it. */
+export const updateLimitsBody = z.strictObject({
+  memoryMb: z.number().int().min(32).nullable().optional(),
+  timeoutSeconds: z.number().positive().nullable().optional(),
+  requestBodyMb: z.number().positive().nullable().optional(),
+});
+
+export interface LimitsView {
+  memoryMb: number;
+  timeoutSeconds: number;
+  requestBodyMb: number;
+}
+
 export const listMicrosQuery = z.strictObject({ project: nameSchema.optional(), name: nameSchema.optional() });
 export const logsQuery = z.strictObject({
   since: z.string().optional(),
@@ -89,6 +102,8 @@ export interface MicroView {
   httpAuth: boolean;
   /** How the server isolates instances: `bubblewrap`, or `process` (none) when started with --sandbox none. */
   sandbox: string;
+  /** The limits its instances run with: its own where it chose, else the server's defaults. */
+  limits: LimitsView;
   release: ReleaseView | null;
   envVars: string[];
   instances: InstanceView[];

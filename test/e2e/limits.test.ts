@@ -50,6 +50,7 @@ describe("request limits: a slow answer gets 504, an oversized body 413, and the
     const { error } = JSON.parse(res.body);
     assert.equal(error.code, "ERR_REQUEST_TIMEOUT");
     assert.match(error.message, /took longer than its 1 s limit to answer GET \/sleep\?ms=3000/);
+    assert.match(error.message, /raise it with `micros update --timeout <seconds>` \(up to 300 s on this server\)/);
     assert.equal((await request(server.port, host, "/sleep?ms=10")).body, "woke up", "the instance still serves");
     const logs = await cli(["logs"], { cwd: dir, env });
     assert.match(logs.stdout, /request GET \/sleep\?ms=3000 timed out after 1 s/);
@@ -84,5 +85,24 @@ describe("request limits: a slow answer gets 504, an oversized body 413, and the
     assert.equal(await received(), before + MB);
     const logs = await cli(["logs"], { cwd: dir, env });
     assert.match(logs.stdout, /request refused with 413/);
+  });
+
+  it("a micro raises its own limits with `micros update`, up to the server's maximum", async () => {
+    const tooMuch = await cli(["update", "--timeout", "1000", "--memory", "999999"], { cwd: dir, env });
+    assert.equal(tooMuch.code, 1);
+    assert.match(tooMuch.stderr, /memory 999999 MB is over this server's maximum of 2048 MB/);
+    assert.match(tooMuch.stderr, /request timeout 1000 s is over this server's maximum of 300 s/);
+
+    const raised = await cli(["update", "--timeout", "3", "--max-body", "7"], { cwd: dir, env });
+    assert.equal(raised.code, 0, raised.stderr);
+    assert.match(raised.stdout, /Updated limited: memory 512 MB, request timeout 3 s, request body 7 MB\./);
+    assert.equal((await request(server.port, host, "/sleep?ms=2000")).body, "woke up");
+    const big = await request(server.port, host, "/upload", { method: "POST", body: Buffer.alloc(6 * MB, 1) });
+    assert.equal(big.body, String(6 * MB));
+
+    const reset = await cli(["update", "--timeout", "default", "--max-body", "default"], { cwd: dir, env });
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.match(reset.stdout, /request timeout 1 s, request body 5\.5 MB/);
+    assert.equal((await request(server.port, host, "/sleep?ms=2000")).status, 504);
   });
 });

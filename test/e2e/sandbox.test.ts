@@ -37,6 +37,7 @@ describe("the sandbox holds a hostile micro", () => {
   let neighbour: MicroView;
   let loopbackService: Server;
   let loopbackPort: number;
+  let hostileDir: string;
 
   const probe = async (path: string): Promise<ProbeResult> => {
     const res = await request(server.port, `hostile.localhost:${server.port}`, path);
@@ -57,8 +58,10 @@ describe("the sandbox holds a hostile micro", () => {
       ["boot-id", "neighbour"],
       ["hostile", "hostile"],
     ] as const) {
-      const result = await cli(["new", "--json"], { cwd: await copyApp(fixture, name), env });
+      const appDir = await copyApp(fixture, name);
+      const result = await cli(["new", "--json"], { cwd: appDir, env });
       assert.equal(result.code, 0, result.stderr);
+      if (name === "hostile") hostileDir = appDir;
       if (name === "neighbour") neighbour = JSON.parse(result.stdout) as MicroView;
     }
     await request(server.port, `neighbour.localhost:${server.port}`);
@@ -196,6 +199,9 @@ describe("the sandbox holds a hostile micro", () => {
     assert.match(error.message, /ran out of memory \(the limit is 512 MB\)/);
     assert.equal((await probe("/whoami")).uid, before);
     await othersStillServe();
+    const raised = await cli(["update", "--memory", "1024"], { cwd: hostileDir, env });
+    assert.equal(raised.code, 0, raised.stderr);
+    assert.deepEqual(await probe("/alloc?mb=700"), { ok: true, allocated: 700 }, "a micro with 1 GB can use it");
   });
 
   it("a child that outlives its request does not outlive the server", async () => {

@@ -4,6 +4,7 @@ import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { User } from "../store/users.js";
 import type { ApiContext } from "./context.js";
 import { envRoutes } from "./routes/env.js";
+import { limitRoutes } from "./routes/limits.js";
 import { logRoutes } from "./routes/logs.js";
 import { microRoutes } from "./routes/micros.js";
 import { projectRoutes } from "./routes/projects.js";
@@ -80,6 +81,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       microRoutes(v1, ctx);
       releaseRoutes(v1, ctx);
       envRoutes(v1, ctx);
+      limitRoutes(v1, ctx);
       logRoutes(v1, ctx);
     },
     { prefix: "/v1" },

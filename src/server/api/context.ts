@@ -2,6 +2,7 @@ import type { FastifyRequest } from "fastify";
 import type { MicroView } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
 import type { InstanceManager } from "../instances/manager.js";
+import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { Deployer } from "../releases/deployer.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
@@ -21,6 +22,7 @@ export interface ApiContext {
   secrets: Secrets;
   /** The executor's name, shown with every micro. */
   sandbox: string;
+  limits: LimitPolicy;
   endpointFor(subdomain: string): string;
 }
 
@@ -57,6 +59,7 @@ export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
     project,
     endpoint: ctx.endpointFor(micro.subdomain),
     sandbox: ctx.sandbox,
+    limits: ctx.limits.effective(micro.limits),
     release: micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,
     envVars: ctx.store.envVars.names(micro.id),
     instances: ctx.instances.list(micro.id),

@@ -1,12 +1,14 @@
 import type { InstanceView, LogView, MicroView, ProjectView, ReleaseView } from "../../shared/api.js";
 import type { InstanceInfo } from "../instances/manager.js";
 import type { StartFailures } from "../instances/start-backoff.js";
+import type { MicroLimits } from "../limits.js";
 import type { LogLine } from "../store/logs.js";
 import type { Micro } from "../store/micros.js";
 import type { Project } from "../store/projects.js";
 import type { Release } from "../store/releases.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const MB = 1024 * 1024;
 
 export function projectView(project: Project): ProjectView {
   return { id: project.id, name: project.name, createdAt: iso(project.createdAt) };
@@ -33,6 +35,7 @@ export function microView(input: {
   project: Project;
   endpoint: string;
   sandbox: string;
+  limits: MicroLimits;
   release: Release | undefined;
   envVars: string[];
   instances: InstanceInfo[];
@@ -56,6 +59,11 @@ export function microView(input: {
     endpoint: input.endpoint,
     httpAuth: micro.httpAuth,
     sandbox: input.sandbox,
+    limits: {
+      memoryMb: input.limits.memoryBytes / MB,
+      timeoutSeconds: input.limits.timeoutMs / 1000,
+      requestBodyMb: input.limits.requestBodyBytes / MB,
+    },
     release: input.release ? releaseView(input.release, micro.currentReleaseId) : null,
     envVars: input.envVars,
     instances,

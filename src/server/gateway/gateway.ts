@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { InstanceManager } from "../instances/manager.js";
+import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { Micros } from "../store/micros.js";
 import { proxyToInstance, sendError } from "./proxy.js";
@@ -12,8 +13,7 @@ export interface GatewayOptions {
   micros: Micros;
   instances: InstanceManager;
   logs: LogSink;
-  requestTimeoutMs: number;
-  maxRequestBodyBytes: number;
+  limits: LimitPolicy;
 }
 
 /** Serves requests addressed to a micro: find it, hold the request to its limits, get an instance, pass it through. */
@@ -41,16 +41,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       sendError(res, error);
     };
-    checkBody(req, options.maxRequestBodyBytes)
+    const limits = options.limits.effective(micro.limits);
+    checkBody(req, limits.requestBodyBytes, options.limits.hint("requestBodyBytes"))
       .then(async (body) => {
         const lease = await instances.acquire(micro);
         proxyToInstance(req, res, lease, {
           body,
-          timeoutMs: options.requestTimeoutMs,
+          timeoutMs: limits.timeoutMs,
+          timeoutHint: options.limits.hint("timeoutMs"),
           onTimeout: () =>
             logs.platform(
               micro.id,
-              `request ${req.method} ${req.url} timed out after ${options.requestTimeoutMs / 1000} s; the caller got 504`,
+              `request ${req.method} ${req.url} timed out after ${limits.timeoutMs / 1000} s; the caller got 504`,
               lease.instanceId,
             ),
         });

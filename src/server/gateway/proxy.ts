@@ -55,7 +55,7 @@ export function proxyToInstance(
   req: IncomingMessage,
   res: ServerResponse,
   lease: Lease,
-  options: { body: Buffer | undefined; timeoutMs: number; onTimeout: () => void },
+  options: { body: Buffer | undefined; timeoutMs: number; timeoutHint: string; onTimeout: () => void },
 ): void {
   let finished = false;
   const finish = () => {
@@ -71,7 +71,7 @@ export function proxyToInstance(
       res,
       new MicrosError(
         "ERR_REQUEST_TIMEOUT",
-        `The micro took longer than its ${options.timeoutMs / 1000} s limit to answer ${req.method} ${req.url}. Make the handler faster or move slow work out of the request; an operator can raise the limit with \`micros server --request-timeout\`.`,
+        `The micro took longer than its ${options.timeoutMs / 1000} s limit to answer ${req.method} ${req.url}. Make the handler faster or move slow work out of the request, or ${options.timeoutHint}.`,
       ),
     );
     upstream.destroy();

@@ -2,10 +2,10 @@ import type { IncomingMessage } from "node:http";
 import { MicrosError } from "../../shared/errors.js";
 import { formatBytes } from "../../shared/format.js";
 
-function tooLarge(req: IncomingMessage, found: string, limit: number): MicrosError {
+function tooLarge(req: IncomingMessage, found: string, limit: number, hint: string): MicrosError {
   return new MicrosError(
     "ERR_PAYLOAD_TOO_LARGE",
-    `The request body of ${req.method} ${req.url} is ${found}, over the micro's ${formatBytes(limit)} limit. Send less, or upload large files elsewhere and pass a link.`,
+    `The request body of ${req.method} ${req.url} is ${found}, over the micro's ${formatBytes(limit)} limit. Send less, or ${hint}.`,
     { details: { limitBytes: limit } },
   );
 }
@@ -17,11 +17,11 @@ function tooLarge(req: IncomingMessage, found: string, limit: number): MicrosErr
  * reaches the app half-way. Returns the buffered body, or undefined when the
  * request can be piped as it is.
  */
-export async function checkBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export async function checkBody(req: IncomingMessage, limit: number, hint: string): Promise<Buffer | undefined> {
   const declared = req.headers["content-length"];
   if (declared !== undefined) {
     const length = Number(declared);
-    if (length > limit) throw tooLarge(req, formatBytes(length), limit);
+    if (length > limit) throw tooLarge(req, formatBytes(length), limit, hint);
     return undefined;
   }
   if (req.headers["transfer-encoding"] === undefined) return undefined;
@@ -29,7 +29,7 @@ export async function checkBody(req: IncomingMessage, limit: number): Promise<Bu
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(req, `more than ${formatBytes(limit)}`, limit);
+    if (size > limit) throw tooLarge(req, `more than ${formatBytes(limit)}`, limit, hint);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -11,6 +11,8 @@ export interface LaunchSpec {
   microId: string;
   /** The unprivileged host user the micro's instances run as, when the executor switches users. */
   uid: number;
+  /** The instance's memory limit. */
+  memoryBytes: number;
   /** The release's code and dependencies on the host. */
   appDir: string;
   /** Host folder of the runner for the micro's runtime. */

@@ -1,5 +1,6 @@
 import type { Agent } from "node:http";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
+import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { newId } from "../store/ids.js";
@@ -20,6 +21,7 @@ export interface InstanceManagerOptions {
   idleTimeoutMs: number;
   startTimeoutMs: number;
   stopGraceMs: number;
+  limits: LimitPolicy;
   /** The clock, injectable so tests need not wait out a backoff. */
   now?: () => number;
 }
@@ -141,6 +143,7 @@ export class InstanceManager {
           instanceId: id,
           microId: micro.id,
           uid: micro.uid,
+          memoryBytes: this.options.limits.effective(micro.limits).memoryBytes,
           appDir,
           runtimeDir: runtime.runnerDir,
           command: runtime.command,

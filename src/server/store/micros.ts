@@ -1,3 +1,4 @@
+import { type LimitOverrides, NO_OVERRIDES } from "../limits.js";
 import type { Db } from "./database.js";
 import { newId } from "./ids.js";
 
@@ -11,6 +12,7 @@ export interface Micro {
   httpAuth: boolean;
   /** The unprivileged host user its instances run as. */
   uid: number;
+  limits: LimitOverrides;
   createdAt: number;
 }
 
@@ -26,6 +28,9 @@ interface MicroRow {
   current_release_id: string | null;
   http_auth: number;
   uid: number;
+  memory_bytes: number | null;
+  timeout_ms: number | null;
+  request_body_bytes: number | null;
   created_at: number;
 }
 
@@ -39,6 +44,7 @@ function toMicro(row: MicroRow): Micro {
     currentReleaseId: row.current_release_id,
     httpAuth: row.http_auth === 1,
     uid: row.uid,
+    limits: { memoryBytes: row.memory_bytes, timeoutMs: row.timeout_ms, requestBodyBytes: row.request_body_bytes },
     createdAt: row.created_at,
   };
 }
@@ -72,6 +78,7 @@ export class Micros {
         currentReleaseId: null,
         httpAuth: false,
         uid,
+        limits: NO_OVERRIDES,
         createdAt: now,
       };
       this.db
@@ -112,9 +119,11 @@ export class Micros {
     return rows.map(toMicro);
   }
 
-  setCurrentRelease(id: string, releaseId: string): void {
+  setLimits(id: string, limits: LimitOverrides): void {
     this.db
-      .prepare("UPDATE micros SET current_release_id = ?, updated_at = ? WHERE id = ?")
-      .run(releaseId, Date.now(), id);
+      .prepare(
+        "UPDATE micros SET memory_bytes = ?, timeout_ms = ?, request_body_bytes = ?, updated_at = ? WHERE id = ?",
+      )
+      .run(limits.memoryBytes, limits.timeoutMs, limits.requestBodyBytes, Date.now(), id);
   }
 }

@@ -78,4 +78,10 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE micros SET uid = 100000 + rowid;
   CREATE UNIQUE INDEX micros_by_uid ON micros (uid);
   `,
+  `
+  -- A micro's own limits; NULL means the server's default.
+  ALTER TABLE micros ADD COLUMN memory_bytes INTEGER;
+  ALTER TABLE micros ADD COLUMN timeout_ms INTEGER;
+  ALTER TABLE micros ADD COLUMN request_body_bytes INTEGER;
+  `,
 ];

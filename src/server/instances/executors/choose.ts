@@ -25,7 +25,6 @@ export async function createExecutor(config: ServerConfig, dataDir: string): Pro
     cgroups,
     network,
     limits: {
-      memoryBytes: config.memoryBytes,
       pids: config.pidsLimit,
       cpuWeight: config.cpuWeight,
       tmpBytes: config.tmpBytes,

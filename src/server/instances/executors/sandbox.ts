@@ -13,7 +13,8 @@ import { runCommand } from "../../util/run-command.js";
 import type { Executor, InstanceProcess, LaunchSpec } from "../executor.js";
 import { waitForExit } from "./wait-for-exit.js";
 
-export interface SandboxLimits extends CgroupLimits {
+/** Limits every instance gets alike; memory is per micro and comes with each launch. */
+export interface SandboxLimits extends Omit<CgroupLimits, "memoryBytes"> {
   tmpBytes: number;
 }
 
@@ -52,7 +53,7 @@ export class SandboxExecutor implements Executor {
     await mkdir(socketDir, { recursive: true });
     await chown(socketDir, spec.uid, spec.uid);
     await chmod(socketDir, 0o700);
-    const cgroup = await this.options.cgroups.create(spec.instanceId, limits);
+    const cgroup = await this.options.cgroups.create(spec.instanceId, { ...limits, memoryBytes: spec.memoryBytes });
     const network = await this.options.network.attach().catch(async (err: unknown) => {
       await cgroup.destroy();
       throw err;
@@ -155,7 +156,7 @@ export class SandboxExecutor implements Executor {
       })();
       this.teardowns.add(teardown);
       teardown.finally(() => this.teardowns.delete(teardown));
-      const reason = outOfMemory ? `ran out of memory (the limit is ${formatBytes(limits.memoryBytes)})` : undefined;
+      const reason = outOfMemory ? `ran out of memory (the limit is ${formatBytes(spec.memoryBytes)})` : undefined;
       return reason ? { ...status, reason } : status;
     });
 
