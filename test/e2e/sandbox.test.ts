@@ -104,6 +104,11 @@ describe("the sandbox holds a hostile micro", () => {
     }
     const releases = join(server.dataDir, "releases", neighbour.id);
     assert.deepEqual(await probe(`/list?path=${encodeURIComponent(releases)}`), { ok: false, code: "ENOENT" });
+    const { body } = await api<{ micro: MicroView }>(server, `/v1/micros/${neighbour.id}`);
+    const neighbourInstance = body.micro.instances[0]?.id;
+    assert.ok(neighbourInstance, "the neighbour is running");
+    const neighbourTmp = join(server.dataDir, "run", neighbourInstance, "tmp");
+    assert.deepEqual(await probe(`/list?path=${encodeURIComponent(neighbourTmp)}`), { ok: false, code: "ENOENT" });
     assert.deepEqual(await probe("/list?path=/sys/fs/cgroup"), { ok: false, code: "ENOENT" });
   });
 
