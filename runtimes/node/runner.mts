@@ -4,12 +4,12 @@
  * built-ins and nothing from the platform, so it is safe to start before the
  * app is known and cheap to load.
  */
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, Server } from "node:http";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CONTROL_FD, type FailedMessage, type RunnerMessage, type StartMessage } from "./protocol.mjs";
-import { SHAPES } from "./shapes.mjs";
+import { findListener, SHAPES } from "./shapes.mjs";
 
 const control = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
 
@@ -50,47 +50,86 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-async function loadApp(start: StartMessage): Promise<RequestListener> {
-  let exported: unknown;
+/**
+ * Apps that call listen() themselves (a common porting mistake) are served
+ * anyway: the first server that listens is sent to the platform's socket
+ * instead of the port it asked for. Once the runner serves the app itself,
+ * later listen() calls only pretend, so they cannot take the socket.
+ */
+const realListen = Server.prototype.listen;
+let captured: Server | undefined;
+let serving = false;
+let socketPath = "";
+
+Server.prototype.listen = function listen(this: Server, ...args: unknown[]): Server {
+  const callback = args.find((arg): arg is () => void => typeof arg === "function");
+  if (serving) {
+    if (callback) process.nextTick(callback);
+    return this;
+  }
+  if (captured === undefined) {
+    captured = this;
+    return realListen.call(this, socketPath, callback);
+  }
+  return realListen.apply(this, args as Parameters<typeof realListen>);
+} as typeof Server.prototype.listen;
+
+async function importEntry(start: StartMessage): Promise<unknown> {
   try {
     const module = (await import(pathToFileURL(join(start.appDir, start.entry)).href)) as { default?: unknown };
-    exported = module.default ?? module;
+    return module.default ?? module;
   } catch (err) {
     // The stack goes to the logs; the caller of the request gets the first line.
     console.error(err);
     const firstLine = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split("\n")[0];
     return fail("ERR_APP_CRASHED", `${start.entry} threw while loading: ${firstLine}`);
   }
-  for (const shape of SHAPES) {
-    const listener = shape.toListener(exported);
-    if (listener) return listener;
-  }
-  const supported = SHAPES.map((shape) => shape.name).join("; ");
-  return fail(
-    "ERR_UNSUPPORTED_FRAMEWORK",
-    `Unsupported framework: ${start.entry} exports ${describe(exported)}. ` +
-      `Add \`module.exports = app\` at the end of ${start.entry} (or \`export default app\`). Supported: ${supported}.`,
-  );
 }
 
-function listen(server: Server, socketPath: string): Promise<void> {
+function whenListening(server: Server): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once("listening", () => resolve());
     server.once("error", reject);
-    server.listen(socketPath, () => {
-      server.off("error", reject);
-      resolve();
-    });
   });
+}
+
+/** How long an app whose export is not servable gets to call listen() after loading (it may connect to something first). */
+const LATE_LISTEN_MS = 2000;
+
+async function serve(start: StartMessage): Promise<Server> {
+  socketPath = start.socketPath;
+  const exported = await importEntry(start);
+  const listener = captured ? undefined : await findListener(exported);
+  if (!captured && !listener) await new Promise((resolve) => setTimeout(resolve, LATE_LISTEN_MS));
+  if (captured) {
+    await whenListening(captured);
+    serving = true;
+    return captured;
+  }
+  if (!listener) {
+    const supported = SHAPES.map((shape) => shape.name).join("; ");
+    return fail(
+      "ERR_UNSUPPORTED_FRAMEWORK",
+      `Unsupported framework: ${start.entry} exports ${describe(exported)}. ` +
+        `Add \`module.exports = app\` at the end of ${start.entry} (or \`export default app\`). Supported: ${supported}.`,
+    );
+  }
+  serving = true;
+  const server = createServer(listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    realListen.call(server, start.socketPath, () => resolve());
+  });
+  return server;
 }
 
 const start = await readStart();
 Object.assign(process.env, start.env);
 process.chdir(start.appDir);
-const listener = await loadApp(start);
-const server = createServer(listener);
+const server = await serve(start);
 // Keep-alive sockets from the gateway's pool should outlive its own idle timeout.
 server.keepAliveTimeout = 65_000;
-await listen(server, start.socketPath);
 
 function shutDown(): void {
   // Finish in-flight requests, then leave; the platform kills us if this takes too long.

@@ -5,6 +5,9 @@ import { MicrosError } from "../../shared/errors.js";
 import { runCommand } from "../util/run-command.js";
 import type { InstallContext, InstallResult, Runtime } from "./runtime.js";
 
+/** Packages the runner imports; kept to what it cannot do without. */
+export const NODE_RUNNER_DEPENDENCIES = ["@hono/node-server"];
+
 /** The compiled runner as shipped; the server runs a copy of it from its data dir (see RuntimeRegistry.install). */
 export const NODE_RUNNER_DIR = fileURLToPath(new URL("../../../runtimes/node/", import.meta.url));
 const NPM_CLI = join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");

@@ -1,7 +1,10 @@
 import { cp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { MicrosError } from "../../shared/errors.js";
-import { NODE_RUNNER_DIR, nodeRuntime } from "./node-runtime.js";
+import { NODE_RUNNER_DEPENDENCIES, NODE_RUNNER_DIR, nodeRuntime } from "./node-runtime.js";
+
+const require = createRequire(import.meta.url);
 import type { Runtime } from "./runtime.js";
 
 /** The runtimes this server offers, by id. The first of each language is its default. */
@@ -21,6 +24,14 @@ export class RuntimeRegistry {
     const target = join(dataDir, "runtimes", "node");
     await rm(target, { recursive: true, force: true });
     await cp(NODE_RUNNER_DIR, target, { recursive: true, filter: (source) => !source.endsWith(".map") });
+    // The runner's one dependency (the bridge for fetch-style apps) goes along, since the sandbox sees nothing else.
+    for (const name of NODE_RUNNER_DEPENDENCIES) {
+      // The package's folder: its `exports` hide package.json, so go from its entry up to node_modules/<name>.
+      const entry = require.resolve(name);
+      const marker = join("node_modules", name);
+      const source = entry.slice(0, entry.lastIndexOf(marker) + marker.length);
+      await cp(source, join(target, "node_modules", name), { recursive: true });
+    }
     return new RuntimeRegistry([nodeRuntime(target)]);
   }
 
