@@ -43,7 +43,9 @@ export const SHAPES: readonly AppShape[] = [
       if (typeof app?.fetch !== "function" || typeof exported === "function") return undefined;
       // Loaded only for this shape, so other apps do not pay for it at start.
       const { getRequestListener } = await import("@hono/node-server");
-      return getRequestListener((request) => (app.fetch as (request: Request) => Response | Promise<Response>)(request));
+      return getRequestListener((request) =>
+        (app.fetch as (request: Request) => Response | Promise<Response>)(request),
+      );
     },
   },
   {

@@ -3,9 +3,9 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { MicrosError } from "../../shared/errors.js";
 import { NODE_RUNNER_DEPENDENCIES, NODE_RUNNER_DIR, nodeRuntime } from "./node-runtime.js";
+import type { Runtime } from "./runtime.js";
 
 const require = createRequire(import.meta.url);
-import type { Runtime } from "./runtime.js";
 
 /** The runtimes this server offers, by id. The first of each language is its default. */
 export class RuntimeRegistry {
