@@ -19,6 +19,7 @@ import {
 interface BootAnswer {
   boot: string;
   version: string;
+  client: Record<string, string | null>;
   env: Record<string, string | null>;
 }
 
@@ -82,6 +83,24 @@ describe("a micro's life: new, cold and warm requests, sleep, redeploy, failed d
       DETA_RUNTIME: "true",
       SERVER_SECRET: null,
       GREETING: null,
+    });
+  });
+
+  it("the app learns the client's address from the gateway, and a client cannot forge it", async () => {
+    const res = await request(server.port, host, "/", {
+      headers: {
+        "x-forwarded-for": "6.6.6.6",
+        forwarded: "for=6.6.6.6",
+        "x-real-ip": "6.6.6.6",
+        "x-forwarded-proto": "https",
+      },
+    });
+    assert.deepEqual((JSON.parse(res.body) as BootAnswer).client, {
+      for: "127.0.0.1",
+      host,
+      proto: "http",
+      forwarded: `for=127.0.0.1;host="${host}";proto=http`,
+      realIp: null,
     });
   });
 

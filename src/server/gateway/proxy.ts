@@ -1,6 +1,7 @@
 import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
 import { MicrosError } from "../../shared/errors.js";
 import type { Lease } from "../instances/manager.js";
+import { CLIENT_IDENTITY_HEADERS, clientHeaders } from "./forwarded.js";
 
 // Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
@@ -15,18 +16,20 @@ const HOP_BY_HOP = new Set([
 
 const END_REASON_WAIT_MS = 250;
 
-/** Raw header pairs minus hop-by-hop ones; keeping them raw preserves repeats such as Set-Cookie. */
-function forwardable(raw: string[]): string[] {
+/** Raw header pairs minus the dropped ones; keeping them raw preserves repeats such as Set-Cookie. */
+export function withoutHeaders(raw: string[], drop: (name: string) => boolean): string[] {
   const kept: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (!HOP_BY_HOP.has(name.toLowerCase())) kept.push(name, raw[i + 1] as string);
+    if (!drop(name.toLowerCase())) kept.push(name, raw[i + 1] as string);
   }
   return kept;
 }
 
+const notForwarded = (name: string) => HOP_BY_HOP.has(name) || CLIENT_IDENTITY_HEADERS.has(name);
+
 function requestHeaders(req: IncomingMessage, body: Buffer | undefined): OutgoingHttpHeaders {
-  const headers = forwardable(req.rawHeaders);
+  const headers = [...withoutHeaders(req.rawHeaders, notForwarded), ...clientHeaders(req)];
   // A body that was read whole is sent with its length instead of in chunks.
   if (body) headers.push("content-length", String(body.length));
   return headers as unknown as OutgoingHttpHeaders;
@@ -92,7 +95,11 @@ export function proxyToInstance(
         answer.destroy();
         return;
       }
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardable(answer.rawHeaders));
+      res.writeHead(
+        answer.statusCode ?? 502,
+        answer.statusMessage,
+        withoutHeaders(answer.rawHeaders, (name) => HOP_BY_HOP.has(name)),
+      );
       answer.pipe(res);
       answer.once("error", () => res.destroy());
     },
