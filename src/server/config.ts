@@ -17,6 +17,8 @@ export const serverConfigSchema = z.strictObject({
   idleTimeoutMs: z.number().int().positive().default(60_000),
   /** Long enough for a large app's first import on a slow disk. */
   startTimeoutMs: z.number().int().positive().default(30_000),
+  /** How long a retired instance (after a deploy) may go on serving open requests and WebSockets before it is stopped. */
+  drainTimeoutMs: z.number().int().positive().default(60_000),
   /** How long a stopping instance may finish in-flight requests after SIGTERM. */
   stopGraceMs: z.number().int().positive().default(5_000),
   /** Deta's limits: 10 s to answer, 5.5 MB of request body. A micro may ask for more, up to the maxima. */

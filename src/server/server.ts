@@ -1,13 +1,15 @@
 import { chmod, mkdir } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
+import type { Duplex } from "node:stream";
 import { destination, pino } from "pino";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
+import { createUpgradeHandler } from "./gateway/upgrade.js";
 import { createExecutor } from "./instances/executors/choose.js";
 import { InstanceManager } from "./instances/manager.js";
 import { LimitPolicy } from "./limits.js";
@@ -54,16 +56,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     idleTimeoutMs: config.idleTimeoutMs,
     startTimeoutMs: config.startTimeoutMs,
     stopGraceMs: config.stopGraceMs,
+    drainTimeoutMs: config.drainTimeoutMs,
     limits,
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
   await deployer.cleanup();
-  const gateway = createGateway({
-    micros: store.micros,
-    instances,
-    logs,
-    limits,
-  });
+  const gatewayOptions = { micros: store.micros, instances, logs, limits };
+  const gateway = createGateway(gatewayOptions);
+  const upgrade = createUpgradeHandler(gatewayOptions);
 
   let port = config.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
@@ -71,11 +71,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     { store, runtimes, instances, deployer, logs, secrets, sandbox: executor.name, limits, endpointFor },
     logger,
     (handler) => {
-      return createServer((req, res) => {
+      const server = createServer((req, res) => {
         const route = routeForHost(req.headers.host, config.domain);
         if (route.kind === "micro") gateway(req, res, route.subdomain);
         else handler(req, res);
       });
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const route = routeForHost(req.headers.host, config.domain);
+        if (route.kind === "micro") upgrade(req, socket, head, route.subdomain);
+        else socket.destroy();
+      });
+      return server;
     },
   );
   await api.listen({ port: config.port, host: config.host });

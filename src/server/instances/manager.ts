@@ -21,6 +21,7 @@ export interface InstanceManagerOptions {
   idleTimeoutMs: number;
   startTimeoutMs: number;
   stopGraceMs: number;
+  drainTimeoutMs: number;
   limits: LimitPolicy;
   /** The clock, injectable so tests need not wait out a backoff. */
   now?: () => number;
@@ -109,6 +110,8 @@ export class InstanceManager {
     this.serving.delete(microId);
     if (instance.state === "ready" || instance.state === "starting") instance.state = "draining";
     if (instance.inFlight === 0) void this.stop(instance);
+    // Long-lived connections (WebSockets, streams) must not keep an old release alive for ever.
+    else setTimeout(() => void this.stop(instance), this.options.drainTimeoutMs).unref();
   }
 
   /** Consecutive failed starts of a micro, if its last start failed. */
