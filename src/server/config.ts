@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { z } from "zod";
 
 const MB = 1024 * 1024;
@@ -17,6 +18,11 @@ export const serverConfigSchema = z.strictObject({
   idleTimeoutMs: z.number().int().positive().default(60_000),
   /** Long enough for a large app's first import on a slow disk. */
   startTimeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * The Python interpreter for Python micros (and the one their virtual environments are made from). The
+   * distribution's by default: the sandbox can see it, and apt manages its packages.
+   */
+  python: z.string().default(existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3"),
   /** How long a retired instance (after a deploy) may go on serving open requests and WebSockets before it is stopped. */
   drainTimeoutMs: z.number().int().positive().default(60_000),
   /** How long a stopping instance may finish in-flight requests after SIGTERM. */

@@ -44,7 +44,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const limits = new LimitPolicy(config);
   const executor = await createExecutor(config, dataDir);
   await executor.cleanup();
-  const runtimes = await RuntimeRegistry.install(dataDir);
+  const runtimes = await RuntimeRegistry.install(dataDir, { python: config.python });
   const logs = new LogSink(store.logs);
   const instances = new InstanceManager({
     executor,

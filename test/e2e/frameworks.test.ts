@@ -7,9 +7,9 @@ import { cli, copyApp, loggedIn, type MicrosServer, request, useServer, useTmpDi
  * One contract, run against an app of every shape the Node runtime serves: each
  * fixture answers the same four routes in its own framework's idiom.
  */
-const FRAMEWORKS = ["express", "koa", "fastify", "hono", "plain", "esm", "listen-express"];
+const FRAMEWORKS = ["express", "koa", "fastify", "hono", "plain", "esm", "listen-express", "flask", "fastapi"];
 
-describe("every Node.js app shape answers the same contract", () => {
+describe("every app shape, Node.js and Python, answers the same contract", () => {
   let server: MicrosServer;
   let env: NodeJS.ProcessEnv;
   const dirs = new Map<string, string>();

@@ -3,6 +3,7 @@ import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { NAME_PATTERN, NAME_RULE } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
+import { exists } from "../../shared/exists.js";
 import { type CliContext, printJson, step } from "../context.js";
 import { hasMicro, STATE_DIR, writeMicro } from "../local-state.js";
 import { printMicro } from "../output.js";
@@ -17,12 +18,6 @@ interface NewOptions {
   runtime?: string;
   json?: boolean;
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Deta's rule: main.py means Python, index.js or package.json means Node, both is an error. */
 async function detectLanguage(dir: string): Promise<"node" | "python" | undefined> {

@@ -27,6 +27,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .option("--domain <domain>", "micros answer at <subdomain>.<domain>:<port>", "localhost")
     .option("--idle-timeout <duration>", "stop an instance after this long without requests (default 60s)", duration)
     .option("--request-timeout <duration>", "how long a micro may take to answer a request (default 10s)", duration)
+    .option("--python <path>", "the Python interpreter for Python micros (default /usr/bin/python3)")
     .option("--sandbox <kind>", "bubblewrap (default), or none: no isolation, for development only", "bubblewrap")
     .option("--log-level <level>", "server log level: error, warn, info, debug", "info")
     .addHelpText(
@@ -42,6 +43,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         idleTimeout?: number;
         requestTimeout?: number;
         sandbox: string;
+        python?: string;
         logLevel: string;
       }) =>
         run(async () => {
@@ -54,6 +56,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
             domain: options.domain,
             logLevel: options.logLevel,
             sandbox: options.sandbox,
+            ...(options.python ? { python: options.python } : {}),
             ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
             ...(options.requestTimeout ? { requestTimeoutMs: options.requestTimeout } : {}),
           });

@@ -1,4 +1,5 @@
 import type { Duplex, Readable } from "node:stream";
+import type { InstancePaths } from "../runtimes/runtime.js";
 
 /**
  * The seam between the instance manager and wherever instances run. The
@@ -18,7 +19,7 @@ export interface LaunchSpec {
   /** Host folder of the runner for the micro's runtime. */
   runtimeDir: string;
   /** The runner's command line, given the paths as the instance sees them. */
-  command(paths: { runtimeDir: string }): { file: string; args: string[] };
+  command(paths: InstancePaths): { file: string; args: string[] };
 }
 
 export interface InstanceProcess {

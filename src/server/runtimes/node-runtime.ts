@@ -2,8 +2,10 @@ import { access, readFile } from "node:fs/promises";
 import { dirname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MicrosError } from "../../shared/errors.js";
+import { exists } from "../../shared/exists.js";
 import { runCommand } from "../util/run-command.js";
 import type { InstallContext, InstallResult, Runtime } from "./runtime.js";
+import { toolEnv } from "./tool-env.js";
 
 /** Packages the runner imports; kept to what it cannot do without. */
 export const NODE_RUNNER_DEPENDENCIES = ["@hono/node-server"];
@@ -11,13 +13,6 @@ export const NODE_RUNNER_DEPENDENCIES = ["@hono/node-server"];
 /** The compiled runner as shipped; the server runs a copy of it from its data dir (see RuntimeRegistry.install). */
 export const NODE_RUNNER_DIR = fileURLToPath(new URL("../../../runtimes/node/", import.meta.url));
 const NPM_CLI = join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 async function readPackageJson(appDir: string): Promise<Record<string, unknown> | undefined> {
   const file = join(appDir, "package.json");
@@ -39,11 +34,7 @@ async function npmCommand(): Promise<{ file: string; prefix: string[] }> {
 
 /** Variables npm needs to reach a registry the way the operator configured it. */
 function npmEnv(cacheDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { npm_config_cache: cacheDir, NODE_ENV: "production" };
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(PATH|HOME|https?_proxy|no_proxy|npm_config_.*)$/i.test(key) && !(key in env)) env[key] = value;
-  }
-  return env;
+  return toolEnv({ npm_config_cache: cacheDir, NODE_ENV: "production" }, /^npm_config_/i);
 }
 
 export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {

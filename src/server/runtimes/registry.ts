@@ -3,9 +3,24 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { MicrosError } from "../../shared/errors.js";
 import { NODE_RUNNER_DEPENDENCIES, NODE_RUNNER_DIR, nodeRuntime } from "./node-runtime.js";
+import { PYTHON_RUNNER_DIR, pythonRuntime, pythonRuntimeId } from "./python-runtime.js";
 import type { Runtime } from "./runtime.js";
 
 const require = createRequire(import.meta.url);
+
+/** The Node runner and its one dependency (the bridge for fetch-style apps): the sandbox sees nothing else. */
+async function installNode(target: string): Promise<Runtime> {
+  await rm(target, { recursive: true, force: true });
+  await cp(NODE_RUNNER_DIR, target, { recursive: true, filter: (source) => !source.endsWith(".map") });
+  for (const name of NODE_RUNNER_DEPENDENCIES) {
+    // The package's folder: its `exports` hide package.json, so go from its entry up to node_modules/<name>.
+    const entry = require.resolve(name);
+    const marker = join("node_modules", name);
+    const source = entry.slice(0, entry.lastIndexOf(marker) + marker.length);
+    await cp(source, join(target, "node_modules", name), { recursive: true });
+  }
+  return nodeRuntime(target);
+}
 
 /** The runtimes this server offers, by id. The first of each language is its default. */
 export class RuntimeRegistry {
@@ -20,19 +35,17 @@ export class RuntimeRegistry {
    * sandboxed instance can reach the data dir but not necessarily wherever
    * Micros itself is installed. Copied afresh on each start, so upgrades apply.
    */
-  static async install(dataDir: string): Promise<RuntimeRegistry> {
-    const target = join(dataDir, "runtimes", "node");
-    await rm(target, { recursive: true, force: true });
-    await cp(NODE_RUNNER_DIR, target, { recursive: true, filter: (source) => !source.endsWith(".map") });
-    // The runner's one dependency (the bridge for fetch-style apps) goes along, since the sandbox sees nothing else.
-    for (const name of NODE_RUNNER_DEPENDENCIES) {
-      // The package's folder: its `exports` hide package.json, so go from its entry up to node_modules/<name>.
-      const entry = require.resolve(name);
-      const marker = join("node_modules", name);
-      const source = entry.slice(0, entry.lastIndexOf(marker) + marker.length);
-      await cp(source, join(target, "node_modules", name), { recursive: true });
+  static async install(dataDir: string, options: { python: string }): Promise<RuntimeRegistry> {
+    const runtimes = [await installNode(join(dataDir, "runtimes", "node"))];
+    // Python is offered when its interpreter runs here; a server without it still serves Node micros.
+    const pythonId = await pythonRuntimeId(options.python);
+    if (pythonId) {
+      const target = join(dataDir, "runtimes", "python");
+      await rm(target, { recursive: true, force: true });
+      await cp(PYTHON_RUNNER_DIR, target, { recursive: true });
+      runtimes.push(pythonRuntime(pythonId, options.python, target));
     }
-    return new RuntimeRegistry([nodeRuntime(target)]);
+    return new RuntimeRegistry(runtimes);
   }
 
   ids(): string[] {

@@ -7,15 +7,23 @@
 export interface Runtime {
   /** The id users see, e.g. `nodejs20`. */
   readonly id: string;
-  readonly language: "node";
+  readonly language: "node" | "python";
   /** Host folder holding the runner. */
   readonly runnerDir: string;
   /** The entry file (relative to the app's root), or a MicrosError saying what is missing. */
   findEntry(appDir: string): Promise<string>;
   /** Installs the app's dependencies in place; returns what ran and its output. */
   install(appDir: string, context: InstallContext): Promise<InstallResult>;
-  command(paths: { runtimeDir: string }): { file: string; args: string[] };
+  /** The runner's command line, given where the runner and the app are as the instance sees them. */
+  command(paths: InstancePaths): { file: string; args: string[] };
 }
+
+export interface InstancePaths {
+  runtimeDir: string;
+  appDir: string;
+}
+
+export type InstallKind = "none" | "npm ci" | "npm install" | "pip install";
 
 export interface InstallContext {
   cacheDir: string;
@@ -23,6 +31,6 @@ export interface InstallContext {
 }
 
 export interface InstallResult {
-  kind: "none" | "npm ci" | "npm install";
+  kind: InstallKind;
   output: string;
 }

@@ -2,6 +2,7 @@ import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/prom
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MicrosError } from "../../shared/errors.js";
+import { exists } from "../../shared/exists.js";
 
 export interface CgroupLimits {
   memoryBytes: number;
@@ -11,13 +12,6 @@ export interface CgroupLimits {
 }
 
 const V1_CONTROLLERS = ["memory", "pids", "cpu"] as const;
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** Counts a key in a cgroup's `key value` file (memory.events, memory.oom_control). */
 async function counter(file: string, key: string): Promise<number> {

@@ -1,7 +1,6 @@
+import type { InstallKind } from "../runtimes/runtime.js";
 import type { Db } from "./database.js";
 import { newId } from "./ids.js";
-
-export type InstallKind = "none" | "npm ci" | "npm install";
 
 export interface Release {
   id: string;

@@ -19,7 +19,7 @@ export class ProcessExecutor implements Executor {
     const dir = join(this.runDir, spec.instanceId);
     await mkdir(dir, { recursive: true });
     const socketPath = join(dir, "http.sock");
-    const { file, args } = spec.command({ runtimeDir: spec.runtimeDir });
+    const { file, args } = spec.command({ runtimeDir: spec.runtimeDir, appDir: spec.appDir });
     const child = spawn(file, args, {
       cwd: spec.appDir,
       // The runner receives the app's environment in its start message; the

@@ -64,7 +64,7 @@ export class SandboxExecutor implements Executor {
       throw err;
     });
 
-    const { file, args } = spec.command({ runtimeDir: INSIDE.runtime });
+    const { file, args } = spec.command({ runtimeDir: INSIDE.runtime, appDir: INSIDE.app });
     const bwrapArgs = [
       "--unshare-all",
       // The network namespace is the one nsenter joined, with its veth to the host.
