@@ -1,4 +1,3 @@
-import { access } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { NAME_PATTERN, NAME_RULE } from "../../shared/api.js";
