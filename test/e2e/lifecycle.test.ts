@@ -29,6 +29,7 @@ describe("a micro's life: new, cold and warm requests, sleep, redeploy, failed d
   let env: NodeJS.ProcessEnv;
   let host: string;
   let micro: MicroView;
+  let firstInstance: string;
 
   const get = async (path = "/") => {
     const res = await request(server.port, host, path);
@@ -71,7 +72,9 @@ describe("a micro's life: new, cold and warm requests, sleep, redeploy, failed d
     assert.equal(warm.boot, cold.boot);
     const concurrent = await Promise.all(Array.from({ length: 8 }, () => get("/together")));
     assert.deepEqual(new Set(concurrent.map((answer) => answer.boot)), new Set([cold.boot]));
-    assert.equal((await instances()).length, 1);
+    const running = await instances();
+    assert.equal(running.length, 1);
+    firstInstance = running[0]?.id ?? "";
   });
 
   it("the app sees the platform's variables and nothing of the server's environment", async () => {
@@ -192,7 +195,7 @@ describe("a micro's life: new, cold and warm requests, sleep, redeploy, failed d
     const lines = result.stdout.trim().split("\n");
     for (const line of lines) assert.match(line, /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] /);
     const text = result.stdout;
-    assert.match(text, /\] handled GET \/again/);
+    assert.ok(text.includes(`] [${firstInstance}] handled GET /again`), "each line names the instance that printed it");
     assert.match(text, /\[micros\] release v1 is live/);
     assert.match(text, /\[micros\] instance \w+ is going to sleep/);
     assert.match(text, /\[micros\] deploy failed, the previous release keeps serving: Installing dependencies failed/);

@@ -3,8 +3,9 @@ import type { LogView } from "../../shared/api.js";
 import { type CliContext, print, step } from "../context.js";
 import { microSession } from "../session.js";
 
+/** `[time] [micros] …` for what the platform says, `[time] [instance] …` for what the app printed. */
 function format(line: LogView): string {
-  const tag = line.source === "platform" ? "[micros] " : "";
+  const tag = line.source === "platform" ? "[micros] " : line.instance ? `[${line.instance}] ` : "";
   return `[${line.time}] ${tag}${line.message}`;
 }
 
