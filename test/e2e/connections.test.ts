@@ -20,8 +20,12 @@ describe("long-lived connections through the gateway", () => {
   before(async () => {
     server = await useServer(["--idle-timeout", "1s"]);
     env = loggedIn(server, await useTmpDir());
-    for (const fixture of ["websocket", "streaming"]) {
-      const result = await cli(["new", "--json"], { cwd: await copyApp(fixture, fixture), env });
+    const apps: [source: string, name: string][] = [
+      ["examples/websocket", "websocket"],
+      ["streaming", "streaming"],
+    ];
+    for (const [source, fixture] of apps) {
+      const result = await cli(["new", "--json"], { cwd: await copyApp(source, fixture), env });
       assert.equal(result.code, 0, result.stderr);
       ids.set(fixture, (JSON.parse(result.stdout) as MicroView).id);
     }

@@ -8,6 +8,9 @@ import { cli, copyApp, loggedIn, type MicrosServer, request, useServer, useTmpDi
  * fixture answers the same four routes in its own framework's idiom.
  */
 const FRAMEWORKS = ["express", "koa", "fastify", "hono", "plain", "esm", "listen-express", "flask", "fastapi"];
+/** The examples users read are the apps under test; shapes no one should copy stay in the test fixtures. */
+const EXAMPLES = new Set(["express", "koa", "fastify", "hono", "flask", "fastapi"]);
+const source = (framework: string) => (EXAMPLES.has(framework) ? `examples/${framework}` : `frameworks/${framework}`);
 
 describe("every app shape, Node.js and Python, answers the same contract", () => {
   let server: MicrosServer;
@@ -18,7 +21,7 @@ describe("every app shape, Node.js and Python, answers the same contract", () =>
     server = await useServer();
     env = loggedIn(server, await useTmpDir());
     for (const framework of FRAMEWORKS) {
-      const dir = await copyApp(`frameworks/${framework}`, `fw-${framework}`);
+      const dir = await copyApp(source(framework), `fw-${framework}`);
       const created = await cli(["new"], { cwd: dir, env });
       assert.equal(created.code, 0, `${framework}: ${created.stderr}`);
       dirs.set(framework, dir);

@@ -23,7 +23,7 @@ describe("Python micros: lifespan events, background tasks and clear errors", ()
   before(async () => {
     server = await useServer(["--idle-timeout", "1s"]);
     env = loggedIn(server, await useTmpDir());
-    dir = await copyApp("frameworks/fastapi", "pyapp");
+    dir = await copyApp("examples/fastapi", "pyapp");
     const created = await cli(["new", "--json"], { cwd: dir, env });
     assert.equal(created.code, 0, created.stderr);
     micro = JSON.parse(created.stdout) as MicroView;
@@ -53,7 +53,7 @@ describe("Python micros: lifespan events, background tasks and clear errors", ()
   });
 
   it("main.py without an `app` is `Unsupported framework`, saying what to define", async () => {
-    const broken = await copyApp("frameworks/flask", "noapp");
+    const broken = await copyApp("examples/flask", "noapp");
     await writeApp(broken, { "main.py": "application = None\n" });
     assert.equal((await cli(["new"], { cwd: broken, env })).code, 0);
     const res = await request(server.port, `noapp.localhost:${server.port}`);
@@ -64,7 +64,7 @@ describe("Python micros: lifespan events, background tasks and clear errors", ()
   });
 
   it("main.py that raises at import answers 502 with the first line; the traceback is in the logs", async () => {
-    const broken = await copyApp("frameworks/flask", "raises");
+    const broken = await copyApp("examples/flask", "raises");
     await writeApp(broken, { "main.py": "import os\nDATABASE = os.environ['DATABASE_URL']\n" });
     assert.equal((await cli(["new"], { cwd: broken, env })).code, 0);
     const res = await request(server.port, `raises.localhost:${server.port}`);
