@@ -59,6 +59,11 @@ describe("every app shape, Node.js and Python, answers the same contract", () =>
         );
       });
 
+      it("knows the client's address from the gateway, whatever the client claims", async () => {
+        const res = await request(server.port, host(), "/client", { headers: { "x-forwarded-for": "6.6.6.6" } });
+        assert.equal(res.body, "127.0.0.1");
+      });
+
       it("hands the query string over exactly as sent", async () => {
         const query = "a=1&b=%20x&a=2&empty=&odd=%E2%9C%93+plus";
         const res = await request(server.port, host(), `/query?${query}`);
