@@ -73,4 +73,16 @@ describe("Python micros: lifespan events, background tasks and clear errors", ()
     const logs = (await cli(["logs"], { cwd: broken, env })).stdout;
     assert.match(logs, /Traceback \(most recent call last\)/);
   });
+
+  it("requirements pip cannot satisfy fail the deploy with pip's output, and the previous release keeps serving", async () => {
+    const app = await copyApp("examples/flask", "pipfail");
+    assert.equal((await cli(["new"], { cwd: app, env })).code, 0);
+    await writeApp(app, { "requirements.txt": "flask>=2\nmicros-test-no-such-package-4b1d==1.0\n" });
+    const deploy = await cli(["deploy"], { cwd: app, env });
+    assert.equal(deploy.code, 1);
+    assert.match(deploy.stderr, /Installing dependencies failed: pip install failed/);
+    assert.match(deploy.stderr, /No matching distribution found for micros-test-no-such-package-4b1d/);
+    const res = await request(server.port, `pipfail.localhost:${server.port}`, "/hello");
+    assert.equal(res.body, "hello from flask");
+  });
 });
