@@ -1,4 +1,4 @@
-import type { DeployView, LogView, MicroView, UserView } from "../shared/api.js";
+import type { DeployView, LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
 import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
 import type { Credentials } from "./credentials.js";
 
@@ -27,6 +27,34 @@ export class ApiClient {
     body: { memoryMb?: number | null; timeoutSeconds?: number | null; requestBodyMb?: number | null },
   ) {
     return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}/limits`, body);
+  }
+
+  listReleases(id: string) {
+    return this.json<{ releases: ReleaseView[] }>("GET", `/v1/micros/${encodeURIComponent(id)}/releases`);
+  }
+
+  rollback(id: string, release: string | undefined) {
+    return this.json<{ micro: MicroView }>(
+      "POST",
+      `/v1/micros/${encodeURIComponent(id)}/rollback`,
+      release ? { release } : {},
+    );
+  }
+
+  replaceEnv(id: string, vars: Record<string, string>) {
+    return this.json<{ envVars: string[] }>("PUT", `/v1/micros/${encodeURIComponent(id)}/env`, { vars });
+  }
+
+  deleteMicro(id: string) {
+    return this.request("DELETE", `/v1/micros/${encodeURIComponent(id)}`);
+  }
+
+  listProjects() {
+    return this.json<{ projects: ProjectView[] }>("GET", "/v1/projects");
+  }
+
+  createProject(name: string) {
+    return this.json<{ project: ProjectView }>("POST", "/v1/projects", { name });
   }
 
   deploy(id: string, archive: Buffer) {

@@ -1,10 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
+import * as deleteMicro from "./commands/delete.js";
 import * as deploy from "./commands/deploy.js";
 import * as details from "./commands/details.js";
 import * as login from "./commands/login.js";
 import * as logs from "./commands/logs.js";
 import * as newMicro from "./commands/new.js";
+import * as projects from "./commands/projects.js";
+import * as releases from "./commands/releases.js";
 import * as server from "./commands/server.js";
 import * as update from "./commands/update.js";
 import * as version from "./commands/version.js";
@@ -12,7 +15,7 @@ import type { CliContext } from "./context.js";
 import { printInstallOutputOnFailure } from "./upload.js";
 
 /** Every command registers itself here; each runs through `run`, which turns errors into a message and exit code. */
-const COMMANDS = [login, newMicro, deploy, details, logs, update, server, version];
+const COMMANDS = [login, projects, newMicro, deploy, releases, details, logs, update, deleteMicro, server, version];
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   let exitCode = 0;

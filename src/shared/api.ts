@@ -55,6 +55,9 @@ export interface LimitsView {
   requestBodyMb: number;
 }
 
+/** A release by version (`3`, `v3`) or id; without one, the release before the current one. */
+export const rollbackBody = z.strictObject({ release: z.string().min(1).optional() });
+
 export const listMicrosQuery = z.strictObject({ project: nameSchema.optional(), name: nameSchema.optional() });
 export const logsQuery = z.strictObject({
   since: z.string().optional(),

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   ERR_FORBIDDEN: { status: 403, kind: "user" },
   ERR_NOT_FOUND: { status: 404, kind: "user" },
   ERR_MICRO_NOT_FOUND: { status: 404, kind: "user" },
+  ERR_RELEASE_NOT_FOUND: { status: 404, kind: "user" },
   ERR_NAME_TAKEN: { status: 409, kind: "user" },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, kind: "user" },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, kind: "user" },

@@ -1,6 +1,9 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { MicrosError } from "../../shared/errors.js";
 import { type CliContext, print, printJson } from "../context.js";
+import { parseEnvFile } from "../env-file.js";
 import { microSession } from "../session.js";
 
 /** A positive number, or `default` to go back to the server's default. */
@@ -16,6 +19,7 @@ function limit(flag: string) {
 }
 
 interface UpdateOptions {
+  env?: string;
   memory?: number | "default";
   timeout?: number | "default";
   maxBody?: number | "default";
@@ -30,13 +34,17 @@ function change(value: number | "default" | undefined): number | null | undefine
 export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
   program
     .command("update")
-    .description("change a micro's settings; limits go up to the server's maximum")
+    .description("change a micro's environment variables and limits; limits go up to the server's maximum")
     .argument("[path]", "the micro's folder (default: current folder)")
+    .option("-e, --env <file>", "set the environment from a dotenv file; keys not in it are removed")
     .option("--memory <MB>", "memory for each instance, in MB (or `default`)", limit("--memory"))
     .option("--timeout <seconds>", "how long a request may take to start answering (or `default`)", limit("--timeout"))
     .option("--max-body <MB>", "largest request body accepted, in MB (or `default`)", limit("--max-body"))
     .option("--json", "print the micro's details as JSON")
-    .addHelpText("after", "\nExamples:\n  micros update --timeout 30\n  micros update --memory 1024 --max-body default")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  micros update -e .env\n  micros update --timeout 30\n  micros update --memory 1024 --max-body default",
+    )
     .action((path: string | undefined, options: UpdateOptions) =>
       run(async () => {
         const changes = {
@@ -44,23 +52,45 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
           ...(options.timeout !== undefined ? { timeoutSeconds: change(options.timeout) } : {}),
           ...(options.maxBody !== undefined ? { requestBodyMb: change(options.maxBody) } : {}),
         };
-        if (Object.keys(changes).length === 0) {
+        if (Object.keys(changes).length === 0 && options.env === undefined) {
           throw new MicrosError(
             "ERR_VALIDATION",
-            "Nothing to update: give --memory, --timeout or --max-body. See `micros update --help`.",
+            "Nothing to update: give -e <file>, --memory, --timeout or --max-body. See `micros update --help`.",
           );
         }
+        // Read and check the file before anything changes on the server.
+        const vars =
+          options.env === undefined
+            ? undefined
+            : parseEnvFile(await readEnvFile(resolve(ctx.cwd, options.env)), options.env);
         const { api, micro: local } = await microSession(ctx, path);
-        const { micro } = await api.updateLimits(local.id, changes);
-        if (options.json) printJson(ctx, micro);
-        else {
-          const { memoryMb, timeoutSeconds, requestBodyMb } = micro.limits;
+        if (vars) {
+          const { envVars } = await api.replaceEnv(local.id, vars);
           print(
             ctx,
-            `Updated ${micro.name}: memory ${memoryMb} MB, request timeout ${timeoutSeconds} s, request body ${requestBodyMb} MB.`,
+            `Environment of ${local.name}: ${envVars.length ? envVars.join(", ") : "none"} (values are never shown).`,
           );
+        }
+        if (Object.keys(changes).length > 0) {
+          const { micro } = await api.updateLimits(local.id, changes);
+          if (options.json) printJson(ctx, micro);
+          else {
+            const { memoryMb, timeoutSeconds, requestBodyMb } = micro.limits;
+            print(
+              ctx,
+              `Updated ${micro.name}: memory ${memoryMb} MB, request timeout ${timeoutSeconds} s, request body ${requestBodyMb} MB.`,
+            );
+          }
         }
         return 0;
       }),
     );
+}
+
+async function readEnvFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    throw new MicrosError("ERR_VALIDATION", `Cannot read the env file ${file}: ${(err as Error).message}`);
+  }
 }

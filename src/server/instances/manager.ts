@@ -125,6 +125,14 @@ export class InstanceManager {
       .map(({ id, state, releaseId, startedAt, inFlight }) => ({ id, state, releaseId, startedAt, inFlight }));
   }
 
+  /** Stops every instance of a micro, in-flight work or not: the micro is going away. */
+  async stopAll(microId: string): Promise<void> {
+    this.backoff.reset(microId);
+    await Promise.all(
+      [...this.all].filter((instance) => instance.microId === microId).map((instance) => this.stop(instance)),
+    );
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all([...this.all].map((instance) => this.stop(instance)));

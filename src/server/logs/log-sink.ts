@@ -15,12 +15,21 @@ export class LogSink {
   private scheduled = false;
   private readonly written = new Map<string, number>();
   private readonly events = new EventEmitter();
+  private readonly forgotten = new Set<string>();
 
   constructor(private readonly logs: Logs) {
     this.events.setMaxListeners(0);
   }
 
+  /** Drops what is pending for a deleted micro and ignores whatever still comes for it. */
+  forget(microId: string): void {
+    this.forgotten.add(microId);
+    this.pending = this.pending.filter((line) => line.microId !== microId);
+    this.written.delete(microId);
+  }
+
   write(microId: string, source: LogSource, message: string, instanceId: string | null = null): void {
+    if (this.forgotten.has(microId)) return;
     const text =
       message.length > MAX_LINE ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]` : message;
     this.pending.push({ microId, ts: Date.now(), source, instanceId, message: text });
@@ -40,7 +49,15 @@ export class LogSink {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    for (const line of this.logs.append(batch)) {
+    let stored: LogLine[];
+    try {
+      stored = this.logs.append(batch);
+    } catch (err) {
+      // Losing a batch of log lines must never take the platform down with it.
+      process.stderr.write(`micros: could not store ${batch.length} log lines: ${(err as Error).message}\n`);
+      return;
+    }
+    for (const line of stored) {
       this.events.emit(line.microId, line);
       const count = (this.written.get(line.microId) ?? 0) + 1;
       this.written.set(line.microId, count);

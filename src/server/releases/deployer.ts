@@ -116,6 +116,11 @@ export class Deployer {
     }
   }
 
+  /** Removes every release of a deleted micro from disk. */
+  async removeAll(microId: string): Promise<void> {
+    await rm(join(this.options.dataDir, "releases", microId), { recursive: true, force: true });
+  }
+
   /** Removes uploads and half-built releases that a crashed server left behind. */
   async cleanup(): Promise<void> {
     await rm(join(this.options.dataDir, "uploads"), { recursive: true, force: true });

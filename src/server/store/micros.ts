@@ -119,6 +119,11 @@ export class Micros {
     return rows.map(toMicro);
   }
 
+  /** Deletes the micro and, by cascade, its releases, variables and logs. */
+  delete(id: string): void {
+    this.db.prepare("DELETE FROM micros WHERE id = ?").run(id);
+  }
+
   setLimits(id: string, limits: LimitOverrides): void {
     this.db
       .prepare(

@@ -69,6 +69,13 @@ export class Releases {
     })();
   }
 
+  /** Makes a kept release the one that serves again. */
+  makeCurrent(microId: string, releaseId: string): void {
+    this.db
+      .prepare("UPDATE micros SET current_release_id = ?, updated_at = ? WHERE id = ?")
+      .run(releaseId, Date.now(), microId);
+  }
+
   byId(id: string): Release | undefined {
     const row = this.db.prepare("SELECT * FROM releases WHERE id = ?").get(id) as ReleaseRow | undefined;
     return row && toRelease(row);

@@ -35,6 +35,15 @@ export function microRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return reply.status(201).send({ micro: describeMicro(ctx, micro) });
   });
 
+  app.delete<{ Params: { id: string } }>("/micros/:id", async (request, reply) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    await ctx.instances.stopAll(micro.id);
+    ctx.logs.forget(micro.id);
+    ctx.store.micros.delete(micro.id);
+    await ctx.deployer.removeAll(micro.id);
+    return reply.status(204).send();
+  });
+
   app.get<{ Params: { id: string } }>("/micros/:id", async (request) => ({
     micro: describeMicro(ctx, ownedMicro(ctx, request, request.params.id)),
   }));

@@ -1,11 +1,42 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import type { DeployView } from "../../../shared/api.js";
+import { type DeployView, rollbackBody } from "../../../shared/api.js";
 import { MicrosError } from "../../../shared/errors.js";
+import type { Release } from "../../store/releases.js";
 import { type ApiContext, describeMicro, ownedMicro } from "../context.js";
+import { parse } from "../validate.js";
 import { releaseView } from "../views.js";
 
+/** The release a rollback asks for: by version or id, or by default the one before the current. */
+function rollbackTarget(releases: Release[], current: string | null, wanted: string | undefined): Release {
+  if (wanted === undefined) {
+    const index = releases.findIndex((release) => release.id === current);
+    const previous = index === -1 ? undefined : releases[index + 1];
+    if (!previous) throw new MicrosError("ERR_RELEASE_NOT_FOUND", "There is no earlier release to roll back to.");
+    return previous;
+  }
+  const version = /^v?(\d+)$/.exec(wanted)?.[1];
+  const found = releases.find((release) => release.id === wanted || String(release.version) === version);
+  if (!found) {
+    const kept = releases.map((release) => `v${release.version}`).join(", ");
+    throw new MicrosError("ERR_RELEASE_NOT_FOUND", `No kept release ${wanted}. Kept releases: ${kept || "none"}.`);
+  }
+  return found;
+}
+
 export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  /** Switches back to a kept release at once: its code and dependencies are still on disk. */
+  app.post<{ Params: { id: string } }>("/micros/:id/rollback", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const { release: wanted } = parse(rollbackBody, request.body, "rollback");
+    const target = rollbackTarget(ctx.store.releases.list(micro.id), micro.currentReleaseId, wanted);
+    const from = micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined;
+    ctx.store.releases.makeCurrent(micro.id, target.id);
+    ctx.instances.retire(micro.id);
+    ctx.logs.platform(micro.id, `rolled back to release v${target.version}${from ? ` (from v${from.version})` : ""}`);
+    return { micro: describeMicro(ctx, ctx.store.micros.byId(micro.id) ?? micro) };
+  });
+
   app.get<{ Params: { id: string } }>("/micros/:id/releases", async (request) => {
     const micro = ownedMicro(ctx, request, request.params.id);
     return {
