@@ -1,2 +1,9 @@
 #!/usr/bin/env node
-import "../dist/src/cli/main.js";
+import { main } from "../dist/src/cli/main.js";
+
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+});

@@ -14,12 +14,25 @@ import * as version from "./commands/version.js";
 import type { CliContext } from "./context.js";
 import { printInstallOutputOnFailure } from "./upload.js";
 
+export type Run = (work: () => Promise<number>) => Promise<void>;
+
 /** Every command registers itself here; each runs through `run`, which turns errors into a message and exit code. */
 const COMMANDS = [login, projects, newMicro, deploy, releases, details, logs, update, deleteMicro, server, version];
 
+/** The whole command tree, for running and for generating docs/cli.md. */
+export function buildProgram(ctx: CliContext, run: Run): Command {
+  const program = new Command("micros")
+    .description("Micros: deploy small web apps to your own server")
+    .version(version.VERSION, "-v, --version")
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text) });
+  for (const command of COMMANDS) command.register(program, ctx, run);
+  return program;
+}
+
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   let exitCode = 0;
-  const run = async (work: () => Promise<number>) => {
+  const run: Run = async (work) => {
     try {
       exitCode = await work();
     } catch (err) {
@@ -33,12 +46,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       exitCode = 1;
     }
   };
-  const program = new Command("micros")
-    .description("Micros: deploy small web apps to your own server")
-    .version(version.VERSION, "-v, --version")
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text) });
-  for (const command of COMMANDS) command.register(program, ctx, run);
+  const program = buildProgram(ctx, run);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
@@ -47,10 +55,3 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   }
   return exitCode;
 }
-
-process.exitCode = await main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  cwd: process.cwd(),
-});

@@ -1,8 +1,26 @@
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { type CliContext, print } from "../context.js";
 
-export const VERSION = (createRequire(import.meta.url)("../../../../package.json") as { version: string }).version;
+/** The version in Micros' own package.json, found upwards from this file (it runs from src/ or dist/src/). */
+function ownVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "micros" && pkg.version) return pkg.version;
+    } catch {
+      // No package.json here: keep going up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return "unknown";
+    dir = parent;
+  }
+}
+
+export const VERSION = ownVersion();
 
 export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
   program
