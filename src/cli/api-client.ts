@@ -29,6 +29,13 @@ export class ApiClient {
     return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}/limits`, body);
   }
 
+  currentFiles(id: string) {
+    return this.json<{ release: string; files: Record<string, string> }>(
+      "GET",
+      `/v1/micros/${encodeURIComponent(id)}/releases/current/files`,
+    );
+  }
+
   listReleases(id: string) {
     return this.json<{ releases: ReleaseView[] }>("GET", `/v1/micros/${encodeURIComponent(id)}/releases`);
   }

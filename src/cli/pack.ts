@@ -2,9 +2,20 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import * as tar from "tar";
+import { CHANGES_FILE } from "../shared/api.js";
 
 /** Never uploaded, whatever the ignore files say: local state, secrets, installed dependencies, caches. */
-const ALWAYS_IGNORED = [".micros/", ".git/", ".env", "node_modules/", "__pycache__/", ".venv/", "venv/", "*.pyc"];
+const ALWAYS_IGNORED = [
+  ".micros/",
+  ".git/",
+  ".env",
+  "node_modules/",
+  "__pycache__/",
+  ".venv/",
+  "venv/",
+  "*.pyc",
+  CHANGES_FILE,
+];
 const IGNORE_FILES = [".gitignore", ".microsignore"];
 
 async function ignoreRules(dir: string): Promise<Ignore> {

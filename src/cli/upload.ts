@@ -1,25 +1,107 @@
-import type { DeployView } from "../shared/api.js";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { CHANGES_FILE, type DeployView } from "../shared/api.js";
+import { MicrosError } from "../shared/errors.js";
 import { formatBytes } from "../shared/format.js";
+import { hashFile } from "../shared/hash.js";
 import type { ApiClient } from "./api-client.js";
 import { type CliContext, print, step } from "./context.js";
 import { listFiles, packFiles } from "./pack.js";
 
-/** Packs a micro's folder, uploads it as a new release, and says what happened at each step. */
-export async function uploadRelease(
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+interface Plan {
+  /** The release the upload builds on; undefined for a full upload. */
+  base: string | undefined;
+  send: string[];
+  deleted: string[];
+}
+
+/**
+ * Compares the folder with what the server runs now (not with what this
+ * folder last sent: another checkout may have deployed since), so only
+ * changed files travel and nothing is wrongly "up to date".
+ */
+async function plan(api: ApiClient, microId: string, dir: string, files: string[], force: boolean): Promise<Plan> {
+  if (force) return { base: undefined, send: files, deleted: [] };
+  const current = await api.currentFiles(microId).catch((err: unknown) => {
+    if (err instanceof MicrosError && err.code === "ERR_NO_RELEASE") return undefined;
+    throw err;
+  });
+  if (!current) return { base: undefined, send: files, deleted: [] };
+  const send: string[] = [];
+  for (const file of files) {
+    if (current.files[file] !== (await hashFile(join(dir, file)))) send.push(file);
+  }
+  const local = new Set(files);
+  const deleted = Object.keys(current.files).filter((file) => !local.has(file));
+  return { base: current.release, send, deleted };
+}
+
+/** Uploads every file of the folder as a new release. */
+export async function deployEverything(
   ctx: CliContext,
   api: ApiClient,
   microId: string,
   dir: string,
 ): Promise<DeployView> {
   const files = await listFiles(dir);
-  const archive = await packFiles(dir, files);
-  step(ctx, `Packed ${files.length} file${files.length === 1 ? "" : "s"} (${formatBytes(archive.length)} compressed).`);
+  return upload(ctx, api, microId, dir, files, { base: undefined, send: files, deleted: [] });
+}
+
+/**
+ * Uploads what changed since the release that serves now (everything with
+ * `force`); undefined when nothing changed. Says what happens at each step.
+ */
+export async function deployChanges(
+  ctx: CliContext,
+  api: ApiClient,
+  microId: string,
+  dir: string,
+  force: boolean,
+): Promise<DeployView | undefined> {
+  const files = await listFiles(dir);
+  const changes = await plan(api, microId, dir, files, force);
+  if (changes.base && changes.send.length === 0 && changes.deleted.length === 0) {
+    step(ctx, `Everything is up to date: the release serving now has exactly these ${plural(files.length, "file")}.`);
+    return undefined;
+  }
+  return upload(ctx, api, microId, dir, files, changes);
+}
+
+async function upload(
+  ctx: CliContext,
+  api: ApiClient,
+  microId: string,
+  dir: string,
+  files: string[],
+  { base, send, deleted }: Plan,
+): Promise<DeployView> {
+  let archive: Buffer;
+  if (base) {
+    // The changes file travels inside the archive, written beside the code only while packing.
+    const changes = join(dir, CHANGES_FILE);
+    await writeFile(changes, JSON.stringify({ base, deleted }));
+    try {
+      archive = await packFiles(dir, [...send, CHANGES_FILE]);
+    } finally {
+      await rm(changes, { force: true });
+    }
+    step(
+      ctx,
+      `Sending ${plural(send.length, "changed file")} (${files.length - send.length} unchanged, ${deleted.length} deleted; ${formatBytes(archive.length)} compressed).`,
+    );
+  } else {
+    archive = await packFiles(dir, files);
+    step(ctx, `Sending all ${plural(files.length, "file")} (${formatBytes(archive.length)} compressed).`);
+  }
   step(ctx, `Uploading to ${api.host} and building the release (dependencies are installed on the server)...`);
   const result = await api.deploy(microId, archive);
   const install =
-    result.release.install === "none"
-      ? "no dependencies to install"
-      : `dependencies installed with ${result.release.install}`;
+    {
+      none: "no dependencies to install",
+      reused: "dependencies unchanged, install reused",
+    }[result.release.install] ?? `dependencies installed with ${result.release.install}`;
   step(ctx, `Release v${result.release.version} is live (${install}).`);
   return result;
 }

@@ -4,6 +4,9 @@
  */
 import { z } from "zod";
 
+/** In an incremental upload: the release it builds on and the files to drop from it. */
+export const CHANGES_FILE = ".micros-changes.json";
+
 /** Names become DNS labels (a micro's subdomain), so they follow a label's rules. */
 export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const NAME_RULE = "1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit";

@@ -7,7 +7,7 @@ import { type CliContext, printJson, step } from "../context.js";
 import { hasMicro, STATE_DIR, writeMicro } from "../local-state.js";
 import { printMicro } from "../output.js";
 import { client } from "../session.js";
-import { uploadRelease } from "../upload.js";
+import { deployEverything } from "../upload.js";
 
 interface NewOptions {
   name?: string;
@@ -94,7 +94,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         const { micro } = await api.createMicro({ name, project: options.project, runtime });
         await writeMicro(dir, { id: micro.id, name: micro.name, project: micro.project, host: api.host });
         step(ctx, `Created ${micro.name} (${micro.runtime}); its state is in ${join(dir, STATE_DIR)}.`);
-        const result = await uploadRelease(ctx, api, micro.id, dir).catch((err: unknown) => {
+        const result = await deployEverything(ctx, api, micro.id, dir).catch((err: unknown) => {
           step(
             ctx,
             "The micro was created but its code was not deployed. Fix the problem below and run `micros deploy`.",

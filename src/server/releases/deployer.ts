@@ -6,11 +6,20 @@ import { formatBytes } from "../../shared/format.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
+import type { InstallResult } from "../runtimes/runtime.js";
 import type { Micro } from "../store/micros.js";
 import type { Release } from "../store/releases.js";
 import type { Store } from "../store/store.js";
 import { extractArchive, verifyArchive } from "./archive.js";
+import { composeFromBase, reuseInstalled, sameDependencies, takeChanges } from "./compose.js";
+import { buildManifest, type FileManifest, manifestFile, readManifest, writeManifest } from "./manifest.js";
 import { receiveUpload } from "./upload.js";
+
+function describeInstall(kind: InstallResult["kind"]): string {
+  if (kind === "none") return "";
+  if (kind === "reused") return ", dependencies unchanged";
+  return `, dependencies installed with ${kind}`;
+}
 
 /** Bytes in the files under `dir` (links not followed). */
 async function diskUsage(dir: string): Promise<number> {
@@ -73,15 +82,38 @@ export class Deployer {
       await mkdir(join(this.options.dataDir, "uploads"), { recursive: true });
       await receiveUpload(body, upload, this.options.maxUploadBytes, declaredLength);
       const stats = await verifyArchive(upload, this.options.maxCodeBytes);
+      let codeBytes = 0;
       await mkdir(building, { recursive: true });
       await extractArchive(upload, building);
       const runtime = this.options.runtimes.get(micro.runtime);
+      const changes = await takeChanges(building);
+      const base = changes ? await this.baseRelease(micro.id, changes.base) : undefined;
+      if (changes && base) {
+        const uploaded = await buildManifest(building, runtime.installedDir);
+        await composeFromBase(building, base.dir, base.manifest, uploaded, changes.deleted);
+      }
+      const manifest = await buildManifest(building, runtime.installedDir);
+      codeBytes = await diskUsage(building);
+      if (codeBytes > this.options.maxCodeBytes) {
+        throw new MicrosError(
+          "ERR_PAYLOAD_TOO_LARGE",
+          `The code comes to ${formatBytes(codeBytes)}, over the ${formatBytes(this.options.maxCodeBytes)} limit for one release. Leave large files out with .microsignore.`,
+          { details: { limitBytes: this.options.maxCodeBytes } },
+        );
+      }
       await runtime.findEntry(building);
-      const install = await runtime.install(building, {
-        cacheDir: join(this.options.dataDir, "cache", runtime.language),
-        timeoutMs: this.options.installTimeoutMs,
-      });
-      const installed = (await diskUsage(building)) - stats.bytes;
+      // Unchanged dependency files: the new release shares the base's install instead of running npm or pip.
+      const reused =
+        base !== undefined &&
+        sameDependencies(manifest, base.manifest, runtime.dependencyFiles) &&
+        (await reuseInstalled(base.dir, building, runtime.installedDir));
+      const install: InstallResult = reused
+        ? { kind: "reused", output: "" }
+        : await runtime.install(building, {
+            cacheDir: join(this.options.dataDir, "cache", runtime.language),
+            timeoutMs: this.options.installTimeoutMs,
+          });
+      const installed = (await diskUsage(building)) - codeBytes;
       if (installed > this.options.maxCodeBytes) {
         throw new MicrosError(
           "ERR_PAYLOAD_TOO_LARGE",
@@ -89,19 +121,20 @@ export class Deployer {
           { details: { limitBytes: this.options.maxCodeBytes, foundBytes: installed } },
         );
       }
+      await writeManifest(this.releaseDir(micro.id, releaseId), manifest);
       await rename(building, this.releaseDir(micro.id, releaseId));
       const release = store.releases.activate({
         id: releaseId,
         microId: micro.id,
-        codeBytes: stats.bytes,
-        fileCount: stats.files,
+        codeBytes,
+        fileCount: Object.keys(manifest).length,
         install: install.kind,
       });
       this.options.instances.retire(micro.id);
       logs.platform(
         micro.id,
-        `release v${release.version} is live (${stats.files} files, ${formatBytes(stats.bytes)}` +
-          `${install.kind === "none" ? "" : `, dependencies installed with ${install.kind}`})`,
+        `release v${release.version} is live (${release.fileCount} files, ${formatBytes(codeBytes)}` +
+          `${changes ? `, ${stats.files} uploaded` : ""}${describeInstall(install.kind)})`,
       );
       await this.prune(micro.id);
       return { release, installOutput: install.output };
@@ -114,6 +147,25 @@ export class Deployer {
       await rm(upload, { force: true });
       this.busy.delete(micro.id);
     }
+  }
+
+  /** The release an incremental upload builds on, with its files; it must be one of the micro's kept releases. */
+  private async baseRelease(microId: string, releaseId: string): Promise<{ dir: string; manifest: FileManifest }> {
+    const release = this.options.store.releases.byId(releaseId);
+    const dir = this.releaseDir(microId, releaseId);
+    const manifest = release?.microId === microId ? await readManifest(dir) : undefined;
+    if (!manifest) {
+      throw new MicrosError(
+        "ERR_RELEASE_NOT_FOUND",
+        `The upload builds on release ${releaseId}, which this micro no longer keeps. Deploy again with \`micros deploy --force\` to send every file.`,
+      );
+    }
+    return { dir, manifest };
+  }
+
+  /** A kept release's code files and their hashes. */
+  files(microId: string, releaseId: string): Promise<FileManifest | undefined> {
+    return readManifest(this.releaseDir(microId, releaseId));
   }
 
   /** Removes every release of a deleted micro from disk. */
@@ -135,6 +187,7 @@ export class Deployer {
   private async prune(microId: string): Promise<void> {
     for (const id of this.options.store.releases.prune(microId, this.options.keepReleases)) {
       await rm(this.releaseDir(microId, id), { recursive: true, force: true });
+      await rm(manifestFile(this.releaseDir(microId, id)), { force: true });
     }
   }
 }

@@ -41,6 +41,8 @@ export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
   return {
     id: `nodejs${process.versions.node.split(".")[0]}`,
     language: "node",
+    dependencyFiles: ["package.json", "package-lock.json", "npm-shrinkwrap.json"],
+    installedDir: "node_modules",
     runnerDir,
 
     async findEntry(appDir) {

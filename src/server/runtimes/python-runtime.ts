@@ -50,6 +50,8 @@ export function pythonRuntime(id: string, interpreter: string, runnerDir = PYTHO
   return {
     id,
     language: "python",
+    dependencyFiles: ["requirements.txt"],
+    installedDir: VENV,
     runnerDir,
 
     async findEntry(appDir) {

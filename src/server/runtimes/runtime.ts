@@ -8,6 +8,10 @@ export interface Runtime {
   /** The id users see, e.g. `nodejs20`. */
   readonly id: string;
   readonly language: "node" | "python";
+  /** Files whose content decides what gets installed: when unchanged, a release reuses the previous install. */
+  readonly dependencyFiles: readonly string[];
+  /** The folder of the release that installs go to. */
+  readonly installedDir: string;
   /** Host folder holding the runner. */
   readonly runnerDir: string;
   /** The entry file (relative to the app's root), or a MicrosError saying what is missing. */
@@ -23,7 +27,7 @@ export interface InstancePaths {
   appDir: string;
 }
 
-export type InstallKind = "none" | "npm ci" | "npm install" | "pip install";
+export type InstallKind = "none" | "npm ci" | "npm install" | "pip install" | "reused";
 
 export interface InstallContext {
   cacheDir: string;

@@ -25,6 +25,19 @@ function rollbackTarget(releases: Release[], current: string | null, wanted: str
 }
 
 export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  /** The current release's files and their hashes: what an incremental deploy compares the local folder with. */
+  app.get<{ Params: { id: string } }>("/micros/:id/releases/current/files", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const files = micro.currentReleaseId ? await ctx.deployer.files(micro.id, micro.currentReleaseId) : undefined;
+    if (!micro.currentReleaseId || !files) {
+      throw new MicrosError(
+        "ERR_NO_RELEASE",
+        `The micro ${micro.name} has no release to compare with; deploy every file.`,
+      );
+    }
+    return { release: micro.currentReleaseId, files };
+  });
+
   /** Switches back to a kept release at once: its code and dependencies are still on disk. */
   app.post<{ Params: { id: string } }>("/micros/:id/rollback", async (request) => {
     const micro = ownedMicro(ctx, request, request.params.id);
