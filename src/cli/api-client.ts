@@ -29,6 +29,16 @@ export class ApiClient {
     return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}/limits`, body);
   }
 
+  async downloadCode(id: string): Promise<Buffer> {
+    const response = await this.request("GET", `/v1/micros/${encodeURIComponent(id)}/releases/current/archive`);
+    return Buffer.from(await response.arrayBuffer());
+  }
+
+  findMicro(name: string, project: string) {
+    const query = new URLSearchParams({ name, project });
+    return this.json<{ micros: MicroView[] }>("GET", `/v1/micros?${query}`);
+  }
+
   currentFiles(id: string) {
     return this.json<{ release: string; files: Record<string, string> }>(
       "GET",

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
+import * as clone from "./commands/clone.js";
 import * as deleteMicro from "./commands/delete.js";
 import * as deploy from "./commands/deploy.js";
 import * as details from "./commands/details.js";
@@ -17,7 +18,20 @@ import { printInstallOutputOnFailure } from "./upload.js";
 export type Run = (work: () => Promise<number>) => Promise<void>;
 
 /** Every command registers itself here; each runs through `run`, which turns errors into a message and exit code. */
-const COMMANDS = [login, projects, newMicro, deploy, releases, details, logs, update, deleteMicro, server, version];
+const COMMANDS = [
+  login,
+  projects,
+  newMicro,
+  deploy,
+  releases,
+  details,
+  logs,
+  update,
+  clone,
+  deleteMicro,
+  server,
+  version,
+];
 
 /** The whole command tree, for running and for generating docs/cli.md. */
 export function buildProgram(ctx: CliContext, run: Run): Command {

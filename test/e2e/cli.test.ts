@@ -67,6 +67,28 @@ describe("the CLI a Deta user knows: projects, releases, rollback, update -e, de
     assert.equal(await seen(), "hello, env");
   });
 
+  it("`clone` fetches a micro whose .micros/ folder was lost, and `pull` restores its files", async () => {
+    const deployed = await readFile(join(dir, "index.js"), "utf8");
+    const lost = await copyApp("boot-id", "lost");
+    const orphan = await cli(["details"], { cwd: lost, env });
+    assert.match(orphan.stderr, /Run `micros new` to create one, or `micros clone --name <name>`/);
+
+    const target = join(await useTmpDir(), "restored");
+    const cloned = await cli(["clone", "--name", "cli-app", "--project", "shop", target], { cwd: dir, env });
+    assert.equal(cloned.code, 0, cloned.stderr);
+    assert.equal(await readFile(join(target, "index.js"), "utf8"), deployed);
+    assert.match((await cli(["details"], { cwd: target, env })).stdout, /name: +cli-app/);
+    const missing = await cli(["clone", "--name", "no-such-micro"], { cwd: target, env });
+    assert.match(missing.stderr, /No micro named no-such-micro in project default/);
+
+    await writeFile(join(target, "index.js"), "broken locally");
+    const unasked = await cli(["pull"], { cwd: target, env });
+    assert.equal(unasked.code, 1);
+    assert.match(unasked.stderr, /pass --force/);
+    assert.equal((await cli(["pull", "--force"], { cwd: target, env })).code, 0);
+    assert.equal(await readFile(join(target, "index.js"), "utf8"), deployed);
+  });
+
   it("`delete` asks first, then removes the micro and its .micros/ folder, leaving the code", async () => {
     const unconfirmed = await cli(["delete"], { cwd: dir, env });
     assert.equal(unconfirmed.code, 1);

@@ -1,21 +1,10 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
-import { MicrosError } from "../../shared/errors.js";
+import { confirm } from "../confirm.js";
 import { type CliContext, print } from "../context.js";
 import { STATE_DIR } from "../local-state.js";
 import { microSession } from "../session.js";
-
-async function confirmed(ctx: CliContext, question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    throw new MicrosError("ERR_VALIDATION", "Deleting needs a confirmation: run it in a terminal, or pass --yes.");
-  }
-  const prompt = createInterface({ input: process.stdin, output: ctx.stderr });
-  const answer = await prompt.question(`${question} [y/N] `);
-  prompt.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
   program
@@ -27,7 +16,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
       run(async () => {
         const { api, dir, micro } = await microSession(ctx, path);
         const question = `Delete the micro ${micro.name} (${micro.id}) with all its releases, variables and logs?`;
-        if (!options.yes && !(await confirmed(ctx, question))) {
+        if (!options.yes && !(await confirm(ctx, question, "--yes"))) {
           print(ctx, "Nothing was deleted.");
           return 1;
         }

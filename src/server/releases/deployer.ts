@@ -1,6 +1,7 @@
 import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
+import * as tar from "tar";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import { formatBytes } from "../../shared/format.js";
 import type { InstanceManager } from "../instances/manager.js";
@@ -161,6 +162,18 @@ export class Deployer {
       );
     }
     return { dir, manifest };
+  }
+
+  /** A kept release's code files, packed as they were deployed; undefined when it is not kept. */
+  async archive(microId: string, releaseId: string): Promise<Readable | undefined> {
+    const manifest = await this.files(microId, releaseId);
+    if (!manifest) return undefined;
+    const pack = tar.c(
+      { gzip: true, cwd: this.releaseDir(microId, releaseId), portable: true },
+      Object.keys(manifest).sort(),
+    );
+    // tar's Pack is a minipass stream; wrap it as a Node stream for the HTTP reply.
+    return Readable.from(pack);
   }
 
   /** A kept release's code files and their hashes. */

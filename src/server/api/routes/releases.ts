@@ -25,6 +25,14 @@ function rollbackTarget(releases: Release[], current: string | null, wanted: str
 }
 
 export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  /** The current release's code (no installed dependencies) as a gzip'd tar: what `clone` and `pull` fetch. */
+  app.get<{ Params: { id: string } }>("/micros/:id/releases/current/archive", async (request, reply) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const archive = micro.currentReleaseId ? await ctx.deployer.archive(micro.id, micro.currentReleaseId) : undefined;
+    if (!archive) throw new MicrosError("ERR_NO_RELEASE", `The micro ${micro.name} has no code deployed yet.`);
+    return reply.type("application/gzip").send(archive);
+  });
+
   /** The current release's files and their hashes: what an incremental deploy compares the local folder with. */
   app.get<{ Params: { id: string } }>("/micros/:id/releases/current/files", async (request) => {
     const micro = ownedMicro(ctx, request, request.params.id);
