@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type AddressInfo, createServer } from "node:net";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import {
@@ -129,16 +130,47 @@ describe("apps that cannot be served answer 502 with the reason, and the logs sa
     assert.equal(res.status, 200);
   });
 
-  it("`micros new` refuses a folder without an entry file, and a bad name, before creating anything", async () => {
+  it("`micros new` follows Deta's rules for the runtime and refuses a bad name, creating nothing", async () => {
+    const env = loggedIn(server, home);
     const empty = await useTmpDir();
-    const noEntry = await cli(["new", "--node"], { cwd: empty, env: loggedIn(server, home) });
+    const noFlag = await cli(["new"], { cwd: empty, env });
+    assert.equal(noFlag.code, 1);
+    assert.match(noFlag.stderr, /is empty: choose a runtime with `micros new --node` or `micros new --python`/);
+
+    const stray = await useTmpDir();
+    await writeApp(stray, { "notes.txt": "not an app" });
+    const noEntry = await cli(["new", "--node"], { cwd: stray, env });
     assert.equal(noEntry.code, 1);
     assert.match(noEntry.stderr, /No entry file in .*: add index\.js/);
+
+    const both = await copyApp("boot-id", "both");
+    await writeApp(both, { "main.py": "app = None\n" });
+    assert.match((await cli(["new"], { cwd: both, env })).stderr, /has both main\.py and index\.js/);
+    const mismatch = await copyApp("boot-id", "mismatch");
+    assert.match(
+      (await cli(["new", "--python"], { cwd: mismatch, env })).stderr,
+      /holds a node app, but python was asked for/,
+    );
+
     const dir = await copyApp("boot-id", "fine");
-    const badName = await cli(["new", "--name", "Not_Valid"], { cwd: dir, env: loggedIn(server, home) });
+    const badName = await cli(["new", "--name", "Not_Valid"], { cwd: dir, env });
     assert.equal(badName.code, 1);
     assert.match(badName.stderr, /"Not_Valid" is not a valid micro name/);
+    assert.equal((await cli(["new"], { cwd: dir, env })).code, 0);
+    const again = await cli(["new"], { cwd: dir, env });
+    assert.match(again.stderr, /is already a micro \(it has a \.micros\/ folder\)/);
   });
+
+  for (const language of ["node", "python"]) {
+    it(`\`micros new --${language}\` in an empty folder writes a starter app that serves`, async () => {
+      const dir = join(await useTmpDir(), `starter-${language}`);
+      const created = await cli(["new", `--${language}`, dir], { cwd: await useTmpDir(), env: loggedIn(server, home) });
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stderr, /Wrote a starter app/);
+      const res = await request(server.port, `starter-${language}.localhost:${server.port}`);
+      assert.equal(res.body, `Hello from starter-${language}!\n`);
+    });
+  }
 
   it("the CLI says which server it could not reach", async () => {
     const dir = await copyApp("boot-id", "unreachable");

@@ -1,3 +1,4 @@
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { NAME_PATTERN, NAME_RULE } from "../../shared/api.js";
@@ -7,6 +8,7 @@ import { type CliContext, printJson, step } from "../context.js";
 import { hasMicro, STATE_DIR, writeMicro } from "../local-state.js";
 import { printMicro } from "../output.js";
 import { client } from "../session.js";
+import { STARTERS } from "../starters.js";
 import { deployEverything } from "../upload.js";
 
 interface NewOptions {
@@ -31,24 +33,44 @@ async function detectLanguage(dir: string): Promise<"node" | "python" | undefine
   return python ? "python" : node ? "node" : undefined;
 }
 
-function chooseRuntime(options: NewOptions, detected: "node" | "python" | undefined, dir: string): string {
-  if (options.node && options.python)
+/**
+ * The runtime to ask for, and whether to write a starter app first: an entry
+ * file decides the language (a flag must agree with it); an empty folder needs
+ * a flag and gets a starter app; a folder with other files and no entry is an error.
+ */
+async function chooseRuntime(
+  options: NewOptions,
+  detected: "node" | "python" | undefined,
+  dir: string,
+): Promise<{ runtime: string; starter?: "node" | "python" }> {
+  if (options.node && options.python) {
     throw new MicrosError("ERR_VALIDATION", "Choose one of --node and --python, not both.");
+  }
   if ((options.node || options.python) && options.runtime) {
     throw new MicrosError("ERR_VALIDATION", "Give either --node/--python or --runtime, not both.");
   }
-  const flagged = options.node ? "node" : options.python ? "python" : undefined;
-  const requested = flagged ?? options.runtime;
+  const requested = options.node ? "node" : options.python ? "python" : options.runtime;
+  const language = requested?.startsWith("python") ? "python" : requested ? "node" : undefined;
   if (!detected) {
-    throw new MicrosError(
-      "ERR_MISSING_ENTRY",
-      `No entry file in ${dir}: add index.js that ends with \`module.exports = app\` (Node.js) or main.py with a module-level \`app\` (Python), then run \`micros new\` again.`,
-    );
+    const visible = (await readdir(dir).catch(() => [])).filter((name) => !name.startsWith("."));
+    if (visible.length > 0) {
+      throw new MicrosError(
+        "ERR_MISSING_ENTRY",
+        `No entry file in ${dir}: add index.js that ends with \`module.exports = app\` (Node.js) or main.py with a module-level \`app\` (Python), then run \`micros new\` again.`,
+      );
+    }
+    if (!requested || !language) {
+      throw new MicrosError(
+        "ERR_VALIDATION",
+        `${dir} is empty: choose a runtime with \`micros new --node\` or \`micros new --python\`, and a starter app is written for you.`,
+      );
+    }
+    return { runtime: requested, starter: language };
   }
-  if (requested && !requested.startsWith(detected === "node" ? "node" : "python")) {
+  if (language && language !== detected) {
     throw new MicrosError("ERR_VALIDATION", `${dir} holds a ${detected} app, but ${requested} was asked for.`);
   }
-  return requested ?? detected;
+  return { runtime: requested ?? detected };
 }
 
 /** A folder name made into a valid micro name: `My App` → `my-app`. */
@@ -81,7 +103,8 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
             `${dir} is already a micro (it has a ${STATE_DIR}/ folder). Use \`micros deploy\` to update it.`,
           );
         }
-        const runtime = chooseRuntime(options, await detectLanguage(dir), dir);
+        await mkdir(dir, { recursive: true });
+        const { runtime, starter } = await chooseRuntime(options, await detectLanguage(dir), dir);
         const name = options.name ?? nameFromFolder(dir);
         if (!NAME_PATTERN.test(name)) {
           throw new MicrosError(
@@ -90,6 +113,10 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
           );
         }
         const api = await client(ctx);
+        if (starter) {
+          for (const [file, text] of Object.entries(STARTERS[starter])) await writeFile(join(dir, file), text);
+          step(ctx, `Wrote a starter app (${Object.keys(STARTERS[starter]).join(", ")}).`);
+        }
         step(ctx, `Creating micro ${name} in project ${options.project}...`);
         const { micro } = await api.createMicro({ name, project: options.project, runtime });
         await writeMicro(dir, { id: micro.id, name: micro.name, project: micro.project, host: api.host });
