@@ -12,6 +12,7 @@ import * as releases from "./commands/releases.js";
 import * as server from "./commands/server.js";
 import * as update from "./commands/update.js";
 import * as version from "./commands/version.js";
+import * as watch from "./commands/watch.js";
 import type { CliContext } from "./context.js";
 import { printInstallOutputOnFailure } from "./upload.js";
 
@@ -23,6 +24,7 @@ const COMMANDS = [
   projects,
   newMicro,
   deploy,
+  watch,
   releases,
   details,
   logs,

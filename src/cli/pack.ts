@@ -30,6 +30,12 @@ async function ignoreRules(dir: string): Promise<Ignore> {
   return rules;
 }
 
+/** Whether a path (relative, POSIX) of the folder stays out of releases: for `watch`, to skip edits there. */
+export async function ignoreMatcher(dir: string): Promise<(path: string) => boolean> {
+  const rules = await ignoreRules(dir);
+  return (path) => rules.ignores(path);
+}
+
 /** The files of a micro's folder that belong in a release, as sorted relative POSIX paths. */
 export async function listFiles(dir: string): Promise<string[]> {
   const rules = await ignoreRules(dir);

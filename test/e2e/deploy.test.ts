@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { ReleaseView } from "../../src/shared/api.js";
-import { cli, copyApp, loggedIn, type MicrosServer, request, useServer, useTmpDir } from "../helpers/micros.js";
+import {
+  cli,
+  copyApp,
+  loggedIn,
+  type MicrosServer,
+  ROOT,
+  request,
+  useServer,
+  useTmpDir,
+  waitFor,
+} from "../helpers/micros.js";
 
 describe("incremental deploys: only what changed travels, and the server composes the rest", () => {
   let server: MicrosServer;
@@ -86,5 +97,40 @@ describe("incremental deploys: only what changed travels, and the server compose
       assert.match(deps.stderr, /dependencies installed with npm ci/);
       assert.equal((await request(server.port, `deps.localhost:${server.port}`)).body, "Hi from deps!\n");
     });
+  });
+
+  it("`watch` deploys every saved change and keeps watching after a failed deploy", async () => {
+    const dir = await copyApp("files", "watched");
+    assert.equal((await cli(["new"], { cwd: dir, env })).code, 0);
+    const watcher = spawn(process.execPath, [join(ROOT, "bin", "micros.js"), "watch"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, ...env },
+    });
+    let output = "";
+    watcher.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    watcher.stderr.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    const seen = (text: string) => waitFor(text, async () => (output.includes(text) ? true : undefined), 60_000);
+    try {
+      await seen("Watching");
+      await writeFile(join(dir, "a.txt"), "edited\n");
+      await seen("Deployed watched v2");
+      const res = await request(server.port, `watched.localhost:${server.port}`, "/?name=a.txt");
+      assert.equal(res.body, "edited\n");
+
+      await writeFile(
+        join(dir, "package.json"),
+        JSON.stringify({ dependencies: { "micros-test-no-such-package-4b1d": "1.0.0" } }),
+      );
+      await seen("Deploy failed, still watching");
+      await rm(join(dir, "package.json"));
+      await writeFile(join(dir, "b.txt"), "fixed\n");
+      await seen("Deployed watched v3");
+    } finally {
+      watcher.kill("SIGINT");
+    }
   });
 });
