@@ -22,6 +22,10 @@ export class ApiClient {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
   }
 
+  updateMicro(id: string, body: { name?: string; runtime?: string }) {
+    return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}`, body);
+  }
+
   updateLimits(
     id: string,
     body: { memoryMb?: number | null; timeoutSeconds?: number | null; requestBodyMb?: number | null },

@@ -45,6 +45,12 @@ export const replaceEnvBody = z.strictObject({
   }),
 });
 
+/** A new name (its subdomain stays: links keep working) and/or runtime for a micro. */
+export const updateMicroBody = z.strictObject({
+  name: nameSchema.optional(),
+  runtime: z.string().min(1).optional(),
+});
+
 /** New limits for a micro: a number sets one, null goes back to the server's default, absent leaves it. */
 export const updateLimitsBody = z.strictObject({
   memoryMb: z.number().int().min(32).nullable().optional(),

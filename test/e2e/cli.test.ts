@@ -56,7 +56,7 @@ describe("the CLI a Deta user knows: projects, releases, rollback, update -e, de
     await writeFile(join(dir, ".env"), '# settings\nexport GREETING="hello, env"\n');
     const set = await cli(["update", "-e", ".env"], { cwd: dir, env });
     assert.equal(set.code, 0, set.stderr);
-    assert.match(set.stdout, /Environment of cli-app: GREETING \(values are never shown\)/);
+    assert.match(set.stderr, /Environment: GREETING \(values are never shown\)/);
     const seen = async () => JSON.parse((await request(server.port, host, "/")).body).env.GREETING as string | null;
     assert.equal(await seen(), "hello, env");
 
@@ -65,6 +65,20 @@ describe("the CLI a Deta user knows: projects, releases, rollback, update -e, de
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /broken\.env, line 2: expected KEY=value\. Nothing was changed\./);
     assert.equal(await seen(), "hello, env");
+  });
+
+  it("`update -n` renames a micro and keeps its endpoint; `-r` refuses another language", async () => {
+    const renamed = await cli(["update", "-n", "cli-renamed", "--json"], { cwd: dir, env });
+    assert.equal(renamed.code, 0, renamed.stderr);
+    const micro = JSON.parse(renamed.stdout) as { name: string; endpoint: string };
+    assert.equal(micro.name, "cli-renamed");
+    assert.equal(micro.endpoint, `http://cli-app.localhost:${server.port}`);
+    assert.equal(JSON.parse(await readFile(join(dir, ".micros", "micro.json"), "utf8")).name, "cli-renamed");
+    assert.equal((await request(server.port, host, "/")).status, 200);
+    const python = await cli(["update", "-r", "python"], { cwd: dir, env });
+    assert.equal(python.code, 1);
+    assert.match(python.stderr, /is a node micro; it cannot switch to python3\.\d+/);
+    assert.equal((await cli(["update", "-n", "cli-app"], { cwd: dir, env })).code, 0);
   });
 
   it("`clone` fetches a micro whose .micros/ folder was lost, and `pull` restores its files", async () => {

@@ -95,14 +95,14 @@ describe("request limits: a slow answer gets 504, an oversized body 413, and the
 
     const raised = await cli(["update", "--timeout", "3", "--max-body", "7"], { cwd: dir, env });
     assert.equal(raised.code, 0, raised.stderr);
-    assert.match(raised.stdout, /Updated limited: memory 512 MB, request timeout 3 s, request body 7 MB\./);
+    assert.match(raised.stderr, /Limits: memory 512 MB, request timeout 3 s, request body 7 MB\./);
     assert.equal((await request(server.port, host, "/sleep?ms=2000")).body, "woke up");
     const big = await request(server.port, host, "/upload", { method: "POST", body: Buffer.alloc(6 * MB, 1) });
     assert.equal(big.body, String(6 * MB));
 
     const reset = await cli(["update", "--timeout", "default", "--max-body", "default"], { cwd: dir, env });
     assert.equal(reset.code, 0, reset.stderr);
-    assert.match(reset.stdout, /request timeout 1 s, request body 5\.5 MB/);
+    assert.match(reset.stderr, /request timeout 1 s, request body 5\.5 MB/);
     assert.equal((await request(server.port, host, "/sleep?ms=2000")).status, 504);
   });
 });

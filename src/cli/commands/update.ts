@@ -2,8 +2,9 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { MicrosError } from "../../shared/errors.js";
-import { type CliContext, print, printJson } from "../context.js";
+import { type CliContext, print, printJson, step } from "../context.js";
 import { parseEnvFile } from "../env-file.js";
+import { writeMicro } from "../local-state.js";
 import { microSession } from "../session.js";
 
 /** A positive number, or `default` to go back to the server's default. */
@@ -19,6 +20,8 @@ function limit(flag: string) {
 }
 
 interface UpdateOptions {
+  name?: string;
+  runtime?: string;
   env?: string;
   memory?: number | "default";
   timeout?: number | "default";
@@ -34,8 +37,10 @@ function change(value: number | "default" | undefined): number | null | undefine
 export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
   program
     .command("update")
-    .description("change a micro's environment variables and limits; limits go up to the server's maximum")
+    .description("change a micro's name, runtime, environment variables or limits (up to the server's maximum)")
     .argument("[path]", "the micro's folder (default: current folder)")
+    .option("-n, --name <name>", "a new name (the endpoint stays the same)")
+    .option("-r, --runtime <runtime>", "another version of the micro's language, e.g. nodejs20")
     .option("-e, --env <file>", "set the environment from a dotenv file; keys not in it are removed")
     .option("--memory <MB>", "memory for each instance, in MB (or `default`)", limit("--memory"))
     .option("--timeout <seconds>", "how long a request may take to start answering (or `default`)", limit("--timeout"))
@@ -47,15 +52,19 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     )
     .action((path: string | undefined, options: UpdateOptions) =>
       run(async () => {
-        const changes = {
+        const limits = {
           ...(options.memory !== undefined ? { memoryMb: change(options.memory) } : {}),
           ...(options.timeout !== undefined ? { timeoutSeconds: change(options.timeout) } : {}),
           ...(options.maxBody !== undefined ? { requestBodyMb: change(options.maxBody) } : {}),
         };
-        if (Object.keys(changes).length === 0 && options.env === undefined) {
+        const settings = {
+          ...(options.name !== undefined ? { name: options.name } : {}),
+          ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+        };
+        if (Object.keys(limits).length === 0 && Object.keys(settings).length === 0 && options.env === undefined) {
           throw new MicrosError(
             "ERR_VALIDATION",
-            "Nothing to update: give -e <file>, --memory, --timeout or --max-body. See `micros update --help`.",
+            "Nothing to update: give -n, -r, -e <file>, --memory, --timeout or --max-body. See `micros update --help`.",
           );
         }
         // Read and check the file before anything changes on the server.
@@ -63,25 +72,27 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
           options.env === undefined
             ? undefined
             : parseEnvFile(await readEnvFile(resolve(ctx.cwd, options.env)), options.env);
-        const { api, micro: local } = await microSession(ctx, path);
+        const { api, dir, micro: local } = await microSession(ctx, path);
+        if (Object.keys(settings).length > 0) {
+          const { micro } = await api.updateMicro(local.id, settings);
+          await writeMicro(dir, { ...local, name: micro.name });
+          step(ctx, `Name ${micro.name}, runtime ${micro.runtime}.`);
+        }
         if (vars) {
           const { envVars } = await api.replaceEnv(local.id, vars);
-          print(
+          step(ctx, `Environment: ${envVars.length ? envVars.join(", ") : "none"} (values are never shown).`);
+        }
+        if (Object.keys(limits).length > 0) {
+          const { micro } = await api.updateLimits(local.id, limits);
+          const { memoryMb, timeoutSeconds, requestBodyMb } = micro.limits;
+          step(
             ctx,
-            `Environment of ${local.name}: ${envVars.length ? envVars.join(", ") : "none"} (values are never shown).`,
+            `Limits: memory ${memoryMb} MB, request timeout ${timeoutSeconds} s, request body ${requestBodyMb} MB.`,
           );
         }
-        if (Object.keys(changes).length > 0) {
-          const { micro } = await api.updateLimits(local.id, changes);
-          if (options.json) printJson(ctx, micro);
-          else {
-            const { memoryMb, timeoutSeconds, requestBodyMb } = micro.limits;
-            print(
-              ctx,
-              `Updated ${micro.name}: memory ${memoryMb} MB, request timeout ${timeoutSeconds} s, request body ${requestBodyMb} MB.`,
-            );
-          }
-        }
+        const { micro } = await api.getMicro(local.id);
+        if (options.json) printJson(ctx, micro);
+        else print(ctx, `Updated ${micro.name}.`);
         return 0;
       }),
     );

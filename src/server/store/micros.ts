@@ -124,6 +124,14 @@ export class Micros {
     this.db.prepare("DELETE FROM micros WHERE id = ?").run(id);
   }
 
+  rename(id: string, name: string): void {
+    this.db.prepare("UPDATE micros SET name = ?, updated_at = ? WHERE id = ?").run(name, Date.now(), id);
+  }
+
+  setRuntime(id: string, runtime: string): void {
+    this.db.prepare("UPDATE micros SET runtime = ?, updated_at = ? WHERE id = ?").run(runtime, Date.now(), id);
+  }
+
   setLimits(id: string, limits: LimitOverrides): void {
     this.db
       .prepare(

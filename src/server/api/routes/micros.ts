@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createMicroBody, listMicrosQuery } from "../../../shared/api.js";
+import { createMicroBody, listMicrosQuery, updateMicroBody } from "../../../shared/api.js";
 import { MicrosError } from "../../../shared/errors.js";
 import { type ApiContext, currentUser, describeMicro, ownedMicro } from "../context.js";
 import { parse } from "../validate.js";
@@ -33,6 +33,34 @@ export function microRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     const micro = ctx.store.micros.create({ projectId: project.id, name: body.name, runtime });
     return reply.status(201).send({ micro: describeMicro(ctx, micro) });
+  });
+
+  app.patch<{ Params: { id: string } }>("/micros/:id", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const body = parse(updateMicroBody, request.body, "micro");
+    if (body.name !== undefined && body.name !== micro.name) {
+      if (ctx.store.micros.byName(micro.projectId, body.name)) {
+        throw new MicrosError("ERR_NAME_TAKEN", `The project already has a micro named ${body.name}.`);
+      }
+      ctx.store.micros.rename(micro.id, body.name);
+      ctx.logs.platform(micro.id, `renamed from ${micro.name} to ${body.name}; the endpoint stays the same`);
+    }
+    if (body.runtime !== undefined) {
+      const runtime = ctx.runtimes.resolve(body.runtime);
+      const language = (id: string) => ctx.runtimes.get(id).language;
+      if (language(runtime) !== language(micro.runtime)) {
+        throw new MicrosError(
+          "ERR_VALIDATION",
+          `The micro is a ${language(micro.runtime)} micro; it cannot switch to ${runtime}. Create a new micro for another language.`,
+        );
+      }
+      if (runtime !== micro.runtime) {
+        ctx.store.micros.setRuntime(micro.id, runtime);
+        ctx.instances.retire(micro.id);
+        ctx.logs.platform(micro.id, `runtime changed from ${micro.runtime} to ${runtime}`);
+      }
+    }
+    return { micro: describeMicro(ctx, ctx.store.micros.byId(micro.id) ?? micro) };
   });
 
   app.delete<{ Params: { id: string } }>("/micros/:id", async (request, reply) => {
