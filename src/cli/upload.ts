@@ -1,6 +1,6 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CHANGES_FILE, type DeployView } from "../shared/api.js";
+import { CHANGES_FILE, DEFAULT_CODE_LIMIT_BYTES, type DeployView } from "../shared/api.js";
 import { MicrosError } from "../shared/errors.js";
 import { formatBytes } from "../shared/format.js";
 import { hashFile } from "../shared/hash.js";
@@ -94,6 +94,13 @@ async function upload(
   } else {
     archive = await packFiles(dir, files);
     step(ctx, `Sending all ${plural(files.length, "file")} (${formatBytes(archive.length)} compressed).`);
+  }
+  if (archive.length > DEFAULT_CODE_LIMIT_BYTES) {
+    // The server would refuse it too; saying so here saves sending it.
+    throw new MicrosError(
+      "ERR_PAYLOAD_TOO_LARGE",
+      `The upload is ${formatBytes(archive.length)}, over the ${formatBytes(DEFAULT_CODE_LIMIT_BYTES)} limit for code. Leave large files out with .microsignore.`,
+    );
   }
   step(ctx, `Uploading to ${api.host} and building the release (dependencies are installed on the server)...`);
   const result = await api.deploy(microId, archive);

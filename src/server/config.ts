@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { z } from "zod";
+import { DEFAULT_CODE_LIMIT_BYTES } from "../shared/api.js";
 
 const MB = 1024 * 1024;
 
@@ -68,16 +69,8 @@ export const serverConfigSchema = z.strictObject({
     .positive()
     .default(10 * 60_000),
   /** Deta's and Lambda's limit for code, compressed and unpacked alike. */
-  maxUploadBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(250 * MB),
-  maxCodeBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(250 * MB),
+  maxUploadBytes: z.number().int().positive().default(DEFAULT_CODE_LIMIT_BYTES),
+  maxCodeBytes: z.number().int().positive().default(DEFAULT_CODE_LIMIT_BYTES),
   /** Releases kept for rollback, the current one included. */
   keepReleases: z.number().int().min(1).default(5),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug"]).default("info"),

@@ -4,6 +4,9 @@
  */
 import { z } from "zod";
 
+/** The default limit for one upload of code, compressed or unpacked (Deta's and Lambda's). */
+export const DEFAULT_CODE_LIMIT_BYTES = 250 * 1024 * 1024;
+
 /** In an incremental upload: the release it builds on and the files to drop from it. */
 export const CHANGES_FILE = ".micros-changes.json";
 

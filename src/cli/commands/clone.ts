@@ -7,7 +7,7 @@ import * as tar from "tar";
 import { MicrosError } from "../../shared/errors.js";
 import type { ApiClient } from "../api-client.js";
 import { confirm } from "../confirm.js";
-import { type CliContext, print, step } from "../context.js";
+import { type CliContext, print, report, step } from "../context.js";
 import { writeMicro } from "../local-state.js";
 import { client, microSession } from "../session.js";
 
@@ -26,7 +26,8 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .argument("[path]", "the folder to create (default: ./<name>)")
     .requiredOption("--name <name>", "the micro's name")
     .option("--project <project>", "its project", "default")
-    .action((path: string | undefined, options: { name: string; project: string }) =>
+    .option("--json", "print JSON for scripts")
+    .action((path: string | undefined, options: { name: string; project: string; json?: boolean }) =>
       run(async () => {
         const api = await client(ctx);
         const { micros } = await api.findMicro(options.name, options.project);
@@ -45,7 +46,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         step(ctx, `Fetching the code of ${micro.name} (release v${micro.release?.version ?? "?"})...`);
         await unpackCode(api, micro.id, dir);
         await writeMicro(dir, { id: micro.id, name: micro.name, project: micro.project, host: api.host });
-        print(ctx, `Cloned ${micro.name} into ${dir}.`);
+        report(ctx, options.json, { dir, micro }, `Cloned ${micro.name} into ${dir}.`);
         return 0;
       }),
     );
@@ -55,7 +56,8 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .description("overwrite the folder's files with the deployed code (asks first)")
     .argument("[path]", "the micro's folder (default: current folder)")
     .option("-f, --force", "do not ask before overwriting")
-    .action((path: string | undefined, options: { force?: boolean }) =>
+    .option("--json", "print JSON for scripts")
+    .action((path: string | undefined, options: { force?: boolean; json?: boolean }) =>
       run(async () => {
         const { api, dir, micro } = await microSession(ctx, path);
         const question = `Files in ${dir} may be overwritten by the deployed code of ${micro.name}. Continue?`;
@@ -64,7 +66,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
           return 1;
         }
         await unpackCode(api, micro.id, dir);
-        print(ctx, `Pulled the deployed code of ${micro.name} into ${dir}.`);
+        report(ctx, options.json, { dir, micro: micro.id }, `Pulled the deployed code of ${micro.name} into ${dir}.`);
         return 0;
       }),
     );

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { confirm } from "../confirm.js";
-import { type CliContext, print } from "../context.js";
+import { type CliContext, print, report } from "../context.js";
 import { STATE_DIR } from "../local-state.js";
 import { microSession } from "../session.js";
 
@@ -12,7 +12,8 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .description("delete a micro with its releases, variables and logs (its local files stay)")
     .argument("[path]", "the micro's folder (default: current folder)")
     .option("-y, --yes", "do not ask for confirmation")
-    .action((path: string | undefined, options: { yes?: boolean }) =>
+    .option("--json", "print JSON for scripts")
+    .action((path: string | undefined, options: { yes?: boolean; json?: boolean }) =>
       run(async () => {
         const { api, dir, micro } = await microSession(ctx, path);
         const question = `Delete the micro ${micro.name} (${micro.id}) with all its releases, variables and logs?`;
@@ -22,7 +23,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         }
         await api.deleteMicro(micro.id);
         await rm(join(dir, STATE_DIR), { recursive: true, force: true });
-        print(ctx, `Deleted ${micro.name}. The files in ${dir} are untouched.`);
+        report(ctx, options.json, { deleted: micro.id }, `Deleted ${micro.name}. The files in ${dir} are untouched.`);
         return 0;
       }),
     );

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { type CliContext, print } from "../context.js";
+import { type CliContext, report } from "../context.js";
 
 /** The version in Micros' own package.json, found upwards from this file (it runs from src/ or dist/src/). */
 function ownVersion(): string {
@@ -26,9 +26,16 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
   program
     .command("version")
     .description("print the version of micros")
-    .action(() =>
+    .option("--json", "print JSON for scripts")
+    .action((options: { json?: boolean }) =>
       run(async () => {
-        print(ctx, `micros ${VERSION} (node ${process.versions.node}, ${process.platform}-${process.arch})`);
+        const platform = `${process.platform}-${process.arch}`;
+        report(
+          ctx,
+          options.json,
+          { version: VERSION, node: process.versions.node, platform },
+          `micros ${VERSION} (node ${process.versions.node}, ${platform})`,
+        );
         return 0;
       }),
     );
