@@ -1,6 +1,7 @@
-import type { DeployView, LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
+import type { LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
 import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
 import type { Credentials } from "./credentials.js";
+import { type DeployProgress, deployWithProgress } from "./deploy-request.js";
 
 /** A thin client for the control API: every failure becomes a MicrosError with the server's code. */
 export class ApiClient {
@@ -78,8 +79,8 @@ export class ApiClient {
     return this.json<{ project: ProjectView }>("POST", "/v1/projects", { name });
   }
 
-  deploy(id: string, archive: Buffer) {
-    return this.json<DeployView>("POST", `/v1/micros/${encodeURIComponent(id)}/releases`, archive, "application/gzip");
+  deploy(id: string, archive: Buffer, progress: DeployProgress) {
+    return deployWithProgress(this.credentials.host, this.credentials.token, id, archive, progress);
   }
 
   logs(id: string, query: { since?: string; limit?: number }) {
@@ -96,7 +97,6 @@ export class ApiClient {
     const response = await this.request(
       "GET",
       `/v1/micros/${encodeURIComponent(id)}/logs?${params}`,
-      undefined,
       undefined,
       signal,
     );
@@ -115,24 +115,15 @@ export class ApiClient {
     }
   }
 
-  private async json<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
-    const response = await this.request(method, path, body, contentType);
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.request(method, path, body);
     return (await response.json()) as T;
   }
 
-  private async request(
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType?: string,
-    signal?: AbortSignal,
-  ): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.credentials.token}` };
-    let payload: string | Buffer | undefined;
-    if (body instanceof Buffer) {
-      headers["content-type"] = contentType ?? "application/octet-stream";
-      payload = body;
-    } else if (body !== undefined) {
+    let payload: string | undefined;
+    if (body !== undefined) {
       headers["content-type"] = "application/json";
       payload = JSON.stringify(body);
     }

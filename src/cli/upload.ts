@@ -7,6 +7,7 @@ import { hashFile } from "../shared/hash.js";
 import type { ApiClient } from "./api-client.js";
 import { type CliContext, print, step } from "./context.js";
 import { listFiles, packFiles } from "./pack.js";
+import { deployProgress } from "./progress.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -102,8 +103,9 @@ async function upload(
       `The upload is ${formatBytes(archive.length)}, over the ${formatBytes(DEFAULT_CODE_LIMIT_BYTES)} limit for code. Leave large files out with .microsignore.`,
     );
   }
-  step(ctx, `Uploading to ${api.host} and building the release (dependencies are installed on the server)...`);
-  const result = await api.deploy(microId, archive);
+  step(ctx, `Uploading to ${api.host}...`);
+  const progress = deployProgress(ctx);
+  const result = await api.deploy(microId, archive, progress).finally(() => progress.finish());
   const install =
     {
       none: "no dependencies to install",

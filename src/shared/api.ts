@@ -135,6 +135,18 @@ export interface LogView {
   message: string;
 }
 
+/**
+ * What a deploy reports as it goes, one JSON object per line, when asked for
+ * `application/x-ndjson`: the upload arrived, dependencies are being
+ * installed (with the tool's output as it comes), then the result.
+ */
+export type DeployEvent =
+  | { event: "received"; bytes: number }
+  | { event: "installing" }
+  | { event: "output"; text: string }
+  | { event: "live"; result: DeployView }
+  | { event: "failed"; error: { code: string; message: string; details?: Record<string, unknown> } };
+
 export interface DeployView {
   micro: MicroView;
   release: ReleaseView;

@@ -2,6 +2,7 @@ import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import * as tar from "tar";
+import type { DeployEvent } from "../../shared/api.js";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import { formatBytes } from "../../shared/format.js";
 import type { InstanceManager } from "../instances/manager.js";
@@ -67,7 +68,12 @@ export class Deployer {
     return releaseDir(this.options.dataDir, microId, releaseId);
   }
 
-  async deploy(micro: Micro, body: Readable, declaredLength: number | undefined): Promise<DeployResult> {
+  async deploy(
+    micro: Micro,
+    body: Readable,
+    declaredLength: number | undefined,
+    progress: (event: DeployEvent) => void = () => {},
+  ): Promise<DeployResult> {
     if (this.busy.has(micro.id)) {
       throw new MicrosError(
         "ERR_DEPLOY_IN_PROGRESS",
@@ -81,7 +87,10 @@ export class Deployer {
     const building = `${this.releaseDir(micro.id, releaseId)}.building`;
     try {
       await mkdir(join(this.options.dataDir, "uploads"), { recursive: true });
-      await receiveUpload(body, upload, this.options.maxUploadBytes, declaredLength);
+      progress({
+        event: "received",
+        bytes: await receiveUpload(body, upload, this.options.maxUploadBytes, declaredLength),
+      });
       const stats = await verifyArchive(upload, this.options.maxCodeBytes);
       let codeBytes = 0;
       await mkdir(building, { recursive: true });
@@ -108,11 +117,13 @@ export class Deployer {
         base !== undefined &&
         sameDependencies(manifest, base.manifest, runtime.dependencyFiles) &&
         (await reuseInstalled(base.dir, building, runtime.installedDir));
+      if (!reused) progress({ event: "installing" });
       const install: InstallResult = reused
         ? { kind: "reused", output: "" }
         : await runtime.install(building, {
             cacheDir: join(this.options.dataDir, "cache", runtime.language),
             timeoutMs: this.options.installTimeoutMs,
+            onOutput: (text) => progress({ event: "output", text }),
           });
       const installed = (await diskUsage(building)) - codeBytes;
       if (installed > this.options.maxCodeBytes) {

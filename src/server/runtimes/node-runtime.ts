@@ -87,6 +87,7 @@ export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
         cwd: appDir,
         env: npmEnv(context.cacheDir),
         timeoutMs: context.timeoutMs,
+        ...(context.onOutput ? { onOutput: context.onOutput } : {}),
       });
       if (result.exitCode !== 0) {
         const why = result.timedOut

@@ -77,7 +77,7 @@ export function pythonRuntime(id: string, interpreter: string, runnerDir = PYTHO
       const installed = await runCommand(
         join(venv, "bin", "python"),
         ["-m", "pip", "install", "--no-input", "-r", "requirements.txt"],
-        { cwd: appDir, env, timeoutMs: context.timeoutMs },
+        { cwd: appDir, env, timeoutMs: context.timeoutMs, ...(context.onOutput ? { onOutput: context.onOutput } : {}) },
       );
       if (installed.exitCode !== 0) throw installFailed("pip install", installed, context.timeoutMs);
       return { kind: "pip install", output: installed.output };

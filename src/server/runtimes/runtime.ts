@@ -32,6 +32,8 @@ export type InstallKind = "none" | "npm ci" | "npm install" | "pip install" | "r
 export interface InstallContext {
   cacheDir: string;
   timeoutMs: number;
+  /** The tool's output as it comes. */
+  onOutput?: (text: string) => void;
 }
 
 export interface InstallResult {

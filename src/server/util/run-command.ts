@@ -13,7 +13,14 @@ const OUTPUT_CAP = 256 * 1024;
 export function runCommand(
   file: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; input?: string },
+  options: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs: number;
+    input?: string;
+    /** Called with the output as it comes, for showing progress. */
+    onOutput?: (text: string) => void;
+  },
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = spawn(file, args, {
@@ -24,7 +31,9 @@ export function runCommand(
     if (options.input !== undefined) child.stdin?.end(options.input);
     let output = "";
     const collect = (chunk: Buffer) => {
-      output += chunk.toString("utf8");
+      const text = chunk.toString("utf8");
+      options.onOutput?.(text);
+      output += text;
       if (output.length > OUTPUT_CAP * 2) output = output.slice(-OUTPUT_CAP);
     };
     child.stdout?.on("data", collect);

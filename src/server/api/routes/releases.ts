@@ -1,7 +1,8 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { type DeployView, rollbackBody } from "../../../shared/api.js";
-import { MicrosError } from "../../../shared/errors.js";
+import { type DeployEvent, type DeployView, rollbackBody } from "../../../shared/api.js";
+import { MicrosError, toMicrosError } from "../../../shared/errors.js";
+import type { DeployResult } from "../../releases/deployer.js";
 import type { Release } from "../../store/releases.js";
 import { type ApiContext, describeMicro, ownedMicro } from "../context.js";
 import { parse } from "../validate.js";
@@ -74,13 +75,28 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
     }
     const length = request.headers["content-length"];
-    const result = await ctx.deployer.deploy(micro, request.body, length ? Number(length) : undefined);
-    const deployed = ctx.store.micros.byId(micro.id) ?? micro;
-    const view: DeployView = {
-      micro: describeMicro(ctx, deployed),
-      release: releaseView(result.release, deployed.currentReleaseId),
-      installOutput: result.installOutput,
+    const declared = length ? Number(length) : undefined;
+    const view = (result: DeployResult): DeployView => {
+      const deployed = ctx.store.micros.byId(micro.id) ?? micro;
+      return {
+        micro: describeMicro(ctx, deployed),
+        release: releaseView(result.release, deployed.currentReleaseId),
+        installOutput: result.installOutput,
+      };
     };
-    return reply.status(201).send(view);
+    if (!request.headers.accept?.includes("application/x-ndjson")) {
+      return reply.status(201).send(view(await ctx.deployer.deploy(micro, request.body, declared)));
+    }
+    // Progress as it happens: the status is 200 at once, and the outcome is the last line.
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+    const send = (event: DeployEvent) => res.write(`${JSON.stringify(event)}\n`);
+    try {
+      send({ event: "live", result: view(await ctx.deployer.deploy(micro, request.body, declared, send)) });
+    } catch (err) {
+      send({ event: "failed", error: toMicrosError(err).toBody().error });
+    }
+    res.end();
   });
 }
