@@ -46,7 +46,10 @@ describe("the README quick start", () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /dependencies installed with npm ci/);
     // Progress as the server reports it, one line per step when stderr is not a terminal.
-    assert.match(result.stderr, /Uploaded [\d.]+ KB; checking and unpacking\.\.\.\nInstalling dependencies on the server\.\.\./);
+    assert.match(
+      result.stderr,
+      /Uploaded [\d.]+ KB; checking and unpacking\.\.\.\nInstalling dependencies on the server\.\.\./,
+    );
     assert.match(result.stdout, new RegExp(`endpoint: +http://express-hello\\.localhost:${server.port}`));
     const res = await request(server.port, `express-hello.localhost:${server.port}`, "/json?b=2&a=1");
     assert.equal(res.status, 200);
