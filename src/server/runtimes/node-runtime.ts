@@ -34,7 +34,10 @@ async function npmCommand(): Promise<{ file: string; prefix: string[] }> {
 
 /** Variables npm needs to reach a registry the way the operator configured it. */
 function npmEnv(cacheDir: string): NodeJS.ProcessEnv {
-  return toolEnv({ npm_config_cache: cacheDir, NODE_ENV: "production" }, /^npm_config_/i);
+  return toolEnv(
+    { npm_config_cache: cacheDir, npm_config_update_notifier: "false", NODE_ENV: "production" },
+    /^npm_config_/i,
+  );
 }
 
 export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
