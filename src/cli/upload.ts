@@ -110,6 +110,7 @@ async function upload(
     {
       none: "no dependencies to install",
       reused: "dependencies unchanged, install reused",
+      cached: "dependencies from the install cache",
     }[result.release.install] ?? `dependencies installed with ${result.release.install}`;
   step(ctx, `Release v${result.release.version} is live (${install}).`);
   return result;

@@ -96,6 +96,13 @@ describe("incremental deploys: only what changed travels, and the server compose
       const deps = await cli(["deploy"], { cwd: dir, env });
       assert.match(deps.stderr, /dependencies installed with npm ci/);
       assert.equal((await request(server.port, `deps.localhost:${server.port}`)).body, "Hi from deps!\n");
+
+      // Another micro with the same package.json and lock file takes the install from the cache.
+      const twin = await copyApp("examples/express-hello", "twin");
+      await writeFile(join(twin, "package.json"), await readFile(join(dir, "package.json"), "utf8"));
+      const created = await cli(["new"], { cwd: twin, env });
+      assert.match(created.stderr, /dependencies from the install cache/);
+      assert.equal((await request(server.port, `twin.localhost:${server.port}`)).body, "Hello from twin!\n");
     });
   });
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { CHANGES_FILE } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
 import { exists } from "../../shared/exists.js";
-import { runCommand } from "../util/run-command.js";
+import { linkTree } from "../util/link-tree.js";
 import type { FileManifest } from "./manifest.js";
 
 const changesSchema = z.strictObject({
@@ -54,13 +54,7 @@ export async function composeFromBase(
 /** Gives a new release the installed dependencies of its base, as hard links (`cp -al`), instead of installing. */
 export async function reuseInstalled(baseDir: string, dir: string, installedDir: string): Promise<boolean> {
   const source = join(baseDir, installedDir);
-  if (!(await exists(source))) return false;
-  const copied = await runCommand("cp", ["-al", source, join(dir, installedDir)], {
-    cwd: dir,
-    env: { PATH: "/usr/bin:/bin" },
-    timeoutMs: 120_000,
-  });
-  return copied.exitCode === 0;
+  return (await exists(source)) && linkTree(source, join(dir, installedDir));
 }
 
 /** Whether the files that decide the dependencies are the same in both releases. */

@@ -20,6 +20,7 @@ import { receiveUpload } from "./upload.js";
 function describeInstall(kind: InstallResult["kind"]): string {
   if (kind === "none") return "";
   if (kind === "reused") return ", dependencies unchanged";
+  if (kind === "cached") return ", dependencies from the install cache";
   return `, dependencies installed with ${kind}`;
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { MicrosError } from "../../shared/errors.js";
 import { exists } from "../../shared/exists.js";
 import { runCommand } from "../util/run-command.js";
+import { InstallCache } from "./install-cache.js";
 import type { InstallContext, InstallResult, Runtime } from "./runtime.js";
 import { toolEnv } from "./tool-env.js";
 
@@ -24,6 +25,13 @@ async function readPackageJson(appDir: string): Promise<Record<string, unknown> 
     throw new MicrosError("ERR_MISSING_ENTRY", `package.json is not valid JSON: ${(err as Error).message}`);
   }
   throw new MicrosError("ERR_MISSING_ENTRY", "package.json must hold a JSON object.");
+}
+
+/** What decides an `npm ci`: package.json and the lock file, together. */
+async function readLockFile(appDir: string): Promise<string> {
+  const lock = join(appDir, "package-lock.json");
+  const lockText = await readFile((await exists(lock)) ? lock : join(appDir, "npm-shrinkwrap.json"), "utf8");
+  return `${await readFile(join(appDir, "package.json"), "utf8")}\0${lockText}`;
 }
 
 /** Node's own npm when it sits beside the node binary (as in every Node distribution), else `npm` from PATH. */
@@ -75,6 +83,12 @@ export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
       const locked =
         (await exists(join(appDir, "package-lock.json"))) || (await exists(join(appDir, "npm-shrinkwrap.json")));
       const kind = locked ? "npm ci" : "npm install";
+      // Same package.json and lock file (and Node major), same install: take it from the cache when another release made it.
+      const cache = new InstallCache(join(context.cacheDir, "installs"));
+      const lockFile = locked ? await readLockFile(appDir) : undefined;
+      const key =
+        lockFile === undefined ? undefined : cache.key(lockFile, `node${process.versions.node.split(".")[0]}`);
+      if (key && (await cache.restore(key, join(appDir, "node_modules")))) return { kind: "cached", output: "" };
       const npm = await npmCommand();
       const args = [
         ...npm.prefix,
@@ -104,6 +118,7 @@ export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
           },
         );
       }
+      if (key && (await exists(join(appDir, "node_modules")))) await cache.store(key, join(appDir, "node_modules"));
       return { kind, output: result.output };
     },
 

@@ -27,7 +27,7 @@ export interface InstancePaths {
   appDir: string;
 }
 
-export type InstallKind = "none" | "npm ci" | "npm install" | "pip install" | "reused";
+export type InstallKind = "none" | "npm ci" | "npm install" | "pip install" | "reused" | "cached";
 
 export interface InstallContext {
   cacheDir: string;
