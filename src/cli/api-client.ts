@@ -1,4 +1,4 @@
-import type { LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
+import type { ApiKeyView, LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
 import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
 import type { Credentials } from "./credentials.js";
 import { type DeployProgress, deployWithProgress } from "./deploy-request.js";
@@ -21,6 +21,29 @@ export class ApiClient {
 
   getMicro(id: string) {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
+  }
+
+  setHttpAuth(id: string, enabled: boolean) {
+    return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}/auth`, { enabled });
+  }
+
+  createApiKey(id: string, name: string, description: string) {
+    return this.json<{ apiKey: ApiKeyView & { key: string } }>(
+      "POST",
+      `/v1/micros/${encodeURIComponent(id)}/api-keys`,
+      {
+        name,
+        description,
+      },
+    );
+  }
+
+  listApiKeys(id: string) {
+    return this.json<{ apiKeys: ApiKeyView[] }>("GET", `/v1/micros/${encodeURIComponent(id)}/api-keys`);
+  }
+
+  deleteApiKey(id: string, name: string) {
+    return this.request("DELETE", `/v1/micros/${encodeURIComponent(id)}/api-keys/${encodeURIComponent(name)}`);
   }
 
   updateMicro(id: string, body: { name?: string; runtime?: string }) {

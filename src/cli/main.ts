@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
+import * as auth from "./commands/auth.js";
 import * as clone from "./commands/clone.js";
 import * as deleteMicro from "./commands/delete.js";
 import * as deploy from "./commands/deploy.js";
@@ -29,6 +30,7 @@ const COMMANDS = [
   details,
   logs,
   update,
+  auth,
   clone,
   deleteMicro,
   server,

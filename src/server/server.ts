@@ -7,6 +7,7 @@ import { destination, pino } from "pino";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
+import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
 import { createUpgradeHandler } from "./gateway/upgrade.js";
@@ -61,7 +62,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
   await deployer.cleanup();
-  const gatewayOptions = { micros: store.micros, instances, logs, limits };
+  const gatewayOptions = { micros: store.micros, instances, logs, limits, access: createAccessCheck(store) };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
 

@@ -70,6 +70,19 @@ export interface LimitsView {
 /** A release by version (`3`, `v3`) or id; without one, the release before the current one. */
 export const rollbackBody = z.strictObject({ release: z.string().min(1).optional() });
 
+export const setAuthBody = z.strictObject({ enabled: z.boolean() });
+export const createApiKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  description: z.string().max(500).default(""),
+});
+
+export interface ApiKeyView {
+  name: string;
+  description: string;
+  prefix: string;
+  createdAt: string;
+}
+
 export const listMicrosQuery = z.strictObject({ project: nameSchema.optional(), name: nameSchema.optional() });
 export const logsQuery = z.strictObject({
   since: z.string().optional(),

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   ERR_NOT_FOUND: { status: 404, kind: "user" },
   ERR_MICRO_NOT_FOUND: { status: 404, kind: "user" },
   ERR_RELEASE_NOT_FOUND: { status: 404, kind: "user" },
+  ERR_API_KEY_NOT_FOUND: { status: 404, kind: "user" },
   ERR_NAME_TAKEN: { status: 409, kind: "user" },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, kind: "user" },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, kind: "user" },

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { User } from "../store/users.js";
 import type { ApiContext } from "./context.js";
+import { authRoutes } from "./routes/auth.js";
 import { envRoutes } from "./routes/env.js";
 import { limitRoutes } from "./routes/limits.js";
 import { logRoutes } from "./routes/logs.js";
@@ -82,6 +83,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       releaseRoutes(v1, ctx);
       envRoutes(v1, ctx);
       limitRoutes(v1, ctx);
+      authRoutes(v1, ctx);
       logRoutes(v1, ctx);
     },
     { prefix: "/v1" },

@@ -4,6 +4,7 @@ import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { Micros } from "../store/micros.js";
+import { type AccessCheck, unauthorized } from "./access.js";
 import { proxyToInstance, sendError } from "./proxy.js";
 import { checkBody } from "./request-body.js";
 
@@ -14,6 +15,7 @@ export interface GatewayOptions {
   instances: InstanceManager;
   logs: LogSink;
   limits: LimitPolicy;
+  access: AccessCheck;
 }
 
 /** Serves requests addressed to a micro: find it, hold the request to its limits, get an instance, pass it through. */
@@ -30,6 +32,11 @@ export function createGateway(options: GatewayOptions): Gateway {
           { details: { subdomain } },
         ),
       );
+      return;
+    }
+    // A private micro refuses strangers before anything of it is started.
+    if (!options.access(micro, req)) {
+      sendError(res, unauthorized(micro));
       return;
     }
     const refuse = (err: unknown) => {

@@ -40,7 +40,10 @@ export function sendError(res: ServerResponse, error: MicrosError): void {
     res.destroy(error);
     return;
   }
-  const body = JSON.stringify(error.toBody());
+  // Deta answered refused requests with {"errors": [...]}; apps and clients written for it keep working.
+  const body = JSON.stringify(
+    error.code === "ERR_UNAUTHORIZED" ? { errors: ["Unauthorized"], ...error.toBody() } : error.toBody(),
+  );
   res.writeHead(error.status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),

@@ -2,6 +2,7 @@ import { type IncomingMessage, STATUS_CODES } from "node:http";
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
+import { unauthorized } from "./access.js";
 import { CLIENT_IDENTITY_HEADERS, clientHeaders } from "./forwarded.js";
 import type { GatewayOptions } from "./gateway.js";
 import { withoutHeaders } from "./proxy.js";
@@ -30,6 +31,10 @@ export function createUpgradeHandler(options: GatewayOptions): UpgradeHandler {
     const micro = options.micros.bySubdomain(subdomain);
     if (!micro) {
       refuse(socket, new MicrosError("ERR_MICRO_NOT_FOUND", `No micro has the subdomain "${subdomain}".`));
+      return;
+    }
+    if (!options.access(micro, req)) {
+      refuse(socket, unauthorized(micro));
       return;
     }
     options.instances.acquire(micro).then(

@@ -124,6 +124,12 @@ export class Micros {
     this.db.prepare("DELETE FROM micros WHERE id = ?").run(id);
   }
 
+  setHttpAuth(id: string, enabled: boolean): void {
+    this.db
+      .prepare("UPDATE micros SET http_auth = ?, updated_at = ? WHERE id = ?")
+      .run(enabled ? 1 : 0, Date.now(), id);
+  }
+
   rename(id: string, name: string): void {
     this.db.prepare("UPDATE micros SET name = ?, updated_at = ? WHERE id = ?").run(name, Date.now(), id);
   }

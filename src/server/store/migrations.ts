@@ -84,4 +84,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE micros ADD COLUMN timeout_ms INTEGER;
   ALTER TABLE micros ADD COLUMN request_body_bytes INTEGER;
   `,
+  `
+  -- Keys that open a private micro; only a hash of each is kept.
+  CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    micro_id    TEXT NOT NULL REFERENCES micros(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    prefix      TEXT NOT NULL,
+    hash        TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (micro_id, name)
+  );
+  `,
 ];

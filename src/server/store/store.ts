@@ -1,3 +1,4 @@
+import { ApiKeys } from "./api-keys.js";
 import { type Db, openDatabase } from "./database.js";
 import { EnvVars } from "./env-vars.js";
 import { Logs } from "./logs.js";
@@ -14,6 +15,7 @@ export class Store {
   readonly releases: Releases;
   readonly logs: Logs;
   readonly envVars: EnvVars;
+  readonly apiKeys: ApiKeys;
 
   private constructor(private readonly db: Db) {
     this.users = new Users(db);
@@ -22,6 +24,7 @@ export class Store {
     this.releases = new Releases(db);
     this.logs = new Logs(db);
     this.envVars = new EnvVars(db);
+    this.apiKeys = new ApiKeys(db);
   }
 
   static open(file: string): Store {

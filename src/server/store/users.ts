@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Db } from "./database.js";
 import { newId } from "./ids.js";
+import { hashSecret } from "./token-hash.js";
 
 export interface User {
   id: string;
@@ -15,10 +16,6 @@ interface UserRow {
 }
 
 const TOKEN_PREFIX = "micros_";
-
-function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
 
 function toUser(row: UserRow): User {
   return { id: row.id, name: row.name, isAdmin: row.is_admin === 1 };
@@ -45,14 +42,14 @@ export class Users {
     const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
     this.db
       .prepare("INSERT INTO tokens (id, user_id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(newId(), userId, name, hashToken(token), token.slice(0, TOKEN_PREFIX.length + 6), Date.now());
+      .run(newId(), userId, name, hashSecret(token), token.slice(0, TOKEN_PREFIX.length + 6), Date.now());
     return token;
   }
 
   byToken(token: string): User | undefined {
     const row = this.db
       .prepare("SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id WHERE tokens.hash = ?")
-      .get(hashToken(token)) as UserRow | undefined;
+      .get(hashSecret(token)) as UserRow | undefined;
     return row && toUser(row);
   }
 }
