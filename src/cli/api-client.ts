@@ -98,6 +98,10 @@ export class ApiClient {
     return this.json<{ projects: ProjectView[] }>("GET", "/v1/projects");
   }
 
+  rotateProjectKey(name: string) {
+    return this.json<{ project: ProjectView }>("POST", `/v1/projects/${encodeURIComponent(name)}/rotate-key`, {});
+  }
+
   createProject(name: string) {
     return this.json<{ project: ProjectView }>("POST", "/v1/projects", { name });
   }

@@ -15,6 +15,7 @@ import { createExecutor } from "./instances/executors/choose.js";
 import { InstanceManager } from "./instances/manager.js";
 import { LimitPolicy } from "./limits.js";
 import { LogSink } from "./logs/log-sink.js";
+import { ProjectKeys } from "./project-keys.js";
 import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
 import { Secrets } from "./secrets.js";
@@ -41,6 +42,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const store = Store.open(join(dataDir, "micros.db"));
   const admin = await ensureAdmin(store, dataDir);
   const secrets = await Secrets.load(dataDir);
+  const projectKeys = new ProjectKeys(store.projects, secrets);
 
   const limits = new LimitPolicy(config);
   const executor = await createExecutor(config, dataDir);
@@ -52,6 +54,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     runtimes,
     logs,
     releaseDir: (microId, releaseId) => releaseDir(dataDir, microId, releaseId),
+    projectKey: (projectId) => projectKeys.keyFor(projectId),
     userEnv: (microId) =>
       Object.fromEntries(store.envVars.sealed(microId).map(({ key, value }) => [key, secrets.open(value)])),
     idleTimeoutMs: config.idleTimeoutMs,
@@ -69,7 +72,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let port = config.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
   const api = buildApi(
-    { store, runtimes, instances, deployer, logs, secrets, sandbox: executor.name, limits, endpointFor },
+    { store, runtimes, instances, deployer, logs, secrets, projectKeys, sandbox: executor.name, limits, endpointFor },
     logger,
     (handler) => {
       const server = createServer((req, res) => {

@@ -81,6 +81,16 @@ describe("the CLI a Deta user knows: projects, releases, rollback, update -e, de
     assert.equal((await cli(["update", "-n", "cli-app"], { cwd: dir, env })).code, 0);
   });
 
+  it("`projects rotate-key` gives the project's micros a new key", async () => {
+    const key = async () => JSON.parse((await request(server.port, host, "/")).body).env.MICROS_PROJECT_KEY as string;
+    const before = await key();
+    const rotated = await cli(["projects", "rotate-key", "shop"], { cwd: dir, env });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const after = await key();
+    assert.notEqual(after, before);
+    assert.equal(after.split("_")[0], before.split("_")[0], "still the same project's key");
+  });
+
   it("`clone` fetches a micro whose .micros/ folder was lost, and `pull` restores its files", async () => {
     const deployed = await readFile(join(dir, "index.js"), "utf8");
     const lost = await copyApp("boot-id", "lost");

@@ -79,7 +79,10 @@ describe("a micro's life: new, cold and warm requests, sleep, redeploy, failed d
 
   it("the app sees the platform's variables and nothing of the server's environment", async () => {
     const { env: seen } = await get();
-    assert.deepEqual(seen, {
+    const { MICROS_PROJECT_KEY: projectKey, DETA_PROJECT_KEY: detaProjectKey, ...rest } = seen;
+    assert.match(projectKey ?? "", /^[a-z0-9]{12}_[\w-]{32}$/, "the project's key, as <project id>_<secret>");
+    assert.equal(detaProjectKey, projectKey);
+    assert.deepEqual(rest, {
       MICROS_MICRO_NAME: "lifecycle",
       MICROS_RUNTIME: micro.runtime,
       DETA_PATH: micro.subdomain,

@@ -18,6 +18,18 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     );
 
   projects
+    .command("rotate-key")
+    .description("give a project a new key (MICROS_PROJECT_KEY); its micros restart with it")
+    .argument("<name>", "the project's name")
+    .action((name: string) =>
+      run(async () => {
+        await (await client(ctx)).rotateProjectKey(name);
+        print(ctx, `Rotated the key of project ${name}; its micros get the new one on their next start.`);
+        return 0;
+      }),
+    );
+
+  projects
     .command("create")
     .description("create a project")
     .argument("<name>", "the project's name")

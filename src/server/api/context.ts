@@ -4,6 +4,7 @@ import { MicrosError } from "../../shared/errors.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
+import type { ProjectKeys } from "../project-keys.js";
 import type { Deployer } from "../releases/deployer.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import type { Secrets } from "../secrets.js";
@@ -20,6 +21,7 @@ export interface ApiContext {
   deployer: Deployer;
   logs: LogSink;
   secrets: Secrets;
+  projectKeys: ProjectKeys;
   /** The executor's name, shown with every micro. */
   sandbox: string;
   limits: LimitPolicy;

@@ -5,9 +5,15 @@ import type { Micro } from "../store/micros.js";
  * sets. Nothing of the server's own environment leaks in. The DETA_* names let
  * apps written for Deta run unchanged.
  */
-export function instanceEnvironment(micro: Micro, userEnv: Record<string, string>): Record<string, string> {
+export function instanceEnvironment(
+  micro: Micro,
+  userEnv: Record<string, string>,
+  projectKey: string,
+): Record<string, string> {
   return {
     ...userEnv,
+    MICROS_PROJECT_KEY: projectKey,
+    DETA_PROJECT_KEY: projectKey,
     MICROS_MICRO_NAME: micro.name,
     MICROS_MICRO_ID: micro.id,
     MICROS_RUNTIME: micro.runtime,

@@ -18,6 +18,8 @@ export interface InstanceManagerOptions {
   releaseDir(microId: string, releaseId: string): string;
   /** The micro's own environment variables. */
   userEnv(microId: string): Record<string, string>;
+  /** The key of the micro's project, for its environment. */
+  projectKey(projectId: string): string;
   idleTimeoutMs: number;
   startTimeoutMs: number;
   stopGraceMs: number;
@@ -149,7 +151,11 @@ export class InstanceManager {
       this.options.logs,
       async () => {
         const entry = await runtime.findEntry(appDir);
-        const env = instanceEnvironment(micro, this.options.userEnv(micro.id));
+        const env = instanceEnvironment(
+          micro,
+          this.options.userEnv(micro.id),
+          this.options.projectKey(micro.projectId),
+        );
         const process = await this.options.executor.launch({
           instanceId: id,
           microId: micro.id,

@@ -97,4 +97,8 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (micro_id, name)
   );
   `,
+  `
+  -- Each project's key (sealed like environment variables), given to its micros' instances.
+  ALTER TABLE projects ADD COLUMN key_sealed BLOB;
+  `,
 ];

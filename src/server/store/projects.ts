@@ -49,6 +49,17 @@ export class Projects {
     return project;
   }
 
+  sealedKey(id: string): Buffer | null {
+    const row = this.db.prepare("SELECT key_sealed FROM projects WHERE id = ?").get(id) as
+      | { key_sealed: Buffer | null }
+      | undefined;
+    return row?.key_sealed ?? null;
+  }
+
+  setSealedKey(id: string, sealed: Buffer): void {
+    this.db.prepare("UPDATE projects SET key_sealed = ? WHERE id = ?").run(sealed, id);
+  }
+
   /** The project named `name`, created on first use (as Deta's `default` project was). */
   ensure(ownerId: string, name: string): Project {
     return this.byName(ownerId, name) ?? this.create(ownerId, name);

@@ -10,6 +10,19 @@ export function projectRoutes(app: FastifyInstance, ctx: ApiContext): void {
     projects: ctx.store.projects.list(currentUser(request).id).map(projectView),
   }));
 
+  /** A new project key; the project's micros restart with it on their next request. */
+  app.post<{ Params: { name: string } }>("/projects/:name/rotate-key", async (request) => {
+    const user = currentUser(request);
+    const project = ctx.store.projects.byName(user.id, request.params.name);
+    if (!project) throw new MicrosError("ERR_NOT_FOUND", `You have no project named ${request.params.name}.`);
+    ctx.projectKeys.rotate(project.id);
+    for (const micro of ctx.store.micros.listByOwner(user.id, project.id)) {
+      ctx.instances.retire(micro.id);
+      ctx.logs.platform(micro.id, "the project key was rotated; new instances get the new one");
+    }
+    return { project: projectView(project) };
+  });
+
   app.post("/projects", async (request, reply) => {
     const user = currentUser(request);
     const { name } = parse(createProjectBody, request.body, "project");
