@@ -4,10 +4,11 @@
  * built-ins and nothing from the platform, so it is safe to start before the
  * app is known and cheap to load.
  */
-import { createServer, Server } from "node:http";
+import { createServer, type RequestListener, Server } from "node:http";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { micros, withEvents } from "./events.mjs";
 import { CONTROL_FD, type FailedMessage, type RunnerMessage, type StartMessage } from "./protocol.mjs";
 import { findListener, SHAPES } from "./shapes.mjs";
 
@@ -105,6 +106,15 @@ async function serve(start: StartMessage): Promise<Server> {
   if (captured) {
     await whenListening(captured);
     serving = true;
+    // The app's own server answers platform events too: its request listeners go behind ours.
+    const listeners = captured.listeners("request") as RequestListener[];
+    captured.removeAllListeners("request");
+    captured.on(
+      "request",
+      withEvents((req, res) => {
+        for (const listener of listeners) listener(req, res);
+      }),
+    );
     return captured;
   }
   if (!listener) {
@@ -116,7 +126,7 @@ async function serve(start: StartMessage): Promise<Server> {
     );
   }
   serving = true;
-  const server = createServer(listener);
+  const server = createServer(withEvents(listener));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     realListen.call(server, start.socketPath, () => resolve());
@@ -126,6 +136,7 @@ async function serve(start: StartMessage): Promise<Server> {
 
 const start = await readStart();
 Object.assign(process.env, start.env);
+Object.assign(globalThis, { micros });
 process.chdir(start.appDir);
 const server = await serve(start);
 // Keep-alive sockets from the gateway's pool should outlive its own idle timeout.

@@ -15,9 +15,93 @@ import signal
 import sys
 import threading
 import traceback
+import types
 
 CONTROL_FD = 3
 control = os.fdopen(CONTROL_FD, "r+b", buffering=0)
+
+# Events the platform sends outside of HTTP traffic (`micros run`), as a POST to a path the gateway never lets
+# through from outside. Apps register handlers with the `micros` module the runner provides:
+#     import micros
+#     @micros.run("greet")
+#     def greet(event): return {"hello": event["body"]["name"]}
+EVENT_PATH = "/__micros/event"
+handlers = {"run": {}, "cron": None}
+
+
+def _run(action=""):
+    def register(function):
+        handlers["run"][action] = function
+        return function
+
+    return register
+
+
+def _cron():
+    def register(function):
+        handlers["cron"] = function
+        return function
+
+    return register
+
+
+micros = types.ModuleType("micros")
+micros.run = _run
+micros.cron = _cron
+sys.modules["micros"] = micros
+
+
+def answer(event, finish):
+    """The status and JSON answer for one event; `finish` turns an awaitable result into a value."""
+    if event.get("type") == "cron":
+        handler = handlers["cron"]
+    else:
+        handler = handlers["run"].get(event.get("action", ""))
+    if handler is None:
+        return 404, {"error": f"no {event.get('type')} handler for action \"{event.get('action', '')}\""}
+    try:
+        result = handler(event)
+        return 200, {"result": finish(result) if inspect.isawaitable(result) else result}
+    except Exception as error:  # the handler's failure goes back to the caller, the traceback to the logs
+        traceback.print_exc()
+        return 500, {"error": f"{type(error).__name__}: {error}"}
+
+
+def with_events_asgi(app):
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != EVENT_PATH or scope["method"] != "POST":
+            return await app(scope, receive, send)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        results = []
+        status, payload = answer(json.loads(body or b"{}"), results.append)
+        if results:
+            try:
+                payload = {"result": await results[0]}
+            except Exception as error:
+                traceback.print_exc()
+                status, payload = 500, {"error": f"{type(error).__name__}: {error}"}
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+
+    return wrapped
+
+
+def with_events_wsgi(app):
+    def wrapped(environ, start_response):
+        if environ.get("PATH_INFO") != EVENT_PATH or environ.get("REQUEST_METHOD") != "POST":
+            return app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        # WSGI runs in a worker thread with no event loop: an async handler gets one of its own.
+        status, payload = answer(json.loads(environ["wsgi.input"].read(length) or b"{}"), asyncio.run)
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", [("Content-Type", "application/json")])
+        return [json.dumps(payload).encode()]
+
+    return wrapped
 
 
 def send(message):
@@ -98,7 +182,7 @@ def main():
                 send({"type": "ready"})
 
     config = uvicorn.Config(
-        app,
+        with_events_asgi(app) if interface == "asgi3" else with_events_wsgi(app),
         uds=start["socketPath"],
         interface=interface,
         lifespan="auto",

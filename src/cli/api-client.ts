@@ -23,6 +23,13 @@ export class ApiClient {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
   }
 
+  runAction(id: string, action: string, args: Record<string, unknown>) {
+    return this.json<{ result: unknown; logs: string[] }>("POST", `/v1/micros/${encodeURIComponent(id)}/run`, {
+      action,
+      args,
+    });
+  }
+
   setHttpAuth(id: string, enabled: boolean) {
     return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}/auth`, { enabled });
   }

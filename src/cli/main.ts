@@ -10,6 +10,7 @@ import * as logs from "./commands/logs.js";
 import * as newMicro from "./commands/new.js";
 import * as projects from "./commands/projects.js";
 import * as releases from "./commands/releases.js";
+import * as runAction from "./commands/run.js";
 import * as server from "./commands/server.js";
 import * as update from "./commands/update.js";
 import * as version from "./commands/version.js";
@@ -31,6 +32,7 @@ const COMMANDS = [
   logs,
   update,
   auth,
+  runAction,
   clone,
   deleteMicro,
   server,

@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   ERR_DEPENDENCY_INSTALL_FAILED: { status: 422, kind: "user" },
   ERR_DEPLOY_IN_PROGRESS: { status: 409, kind: "user" },
   ERR_UNSUPPORTED_FRAMEWORK: { status: 502, kind: "user" },
+  ERR_NO_HANDLER: { status: 404, kind: "user" },
+  ERR_HANDLER_FAILED: { status: 502, kind: "user" },
   ERR_APP_CRASHED: { status: 502, kind: "user" },
   ERR_APP_START_TIMEOUT: { status: 504, kind: "user" },
   ERR_REQUEST_TIMEOUT: { status: 504, kind: "user" },

@@ -10,6 +10,7 @@ import { logRoutes } from "./routes/logs.js";
 import { microRoutes } from "./routes/micros.js";
 import { projectRoutes } from "./routes/projects.js";
 import { releaseRoutes } from "./routes/releases.js";
+import { runRoutes } from "./routes/run.js";
 import { userRoutes } from "./routes/users.js";
 
 declare module "fastify" {
@@ -84,6 +85,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       envRoutes(v1, ctx);
       limitRoutes(v1, ctx);
       authRoutes(v1, ctx);
+      runRoutes(v1, ctx);
       logRoutes(v1, ctx);
     },
     { prefix: "/v1" },

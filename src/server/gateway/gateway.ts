@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { RESERVED_PATH_PREFIX } from "../../shared/api.js";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
@@ -7,6 +8,9 @@ import type { Micros } from "../store/micros.js";
 import { type AccessCheck, unauthorized } from "./access.js";
 import { proxyToInstance, sendError } from "./proxy.js";
 import { checkBody } from "./request-body.js";
+
+/** Refused bodies up to this size are read and dropped, so their senders see the 413. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export type Gateway = (req: IncomingMessage, res: ServerResponse, subdomain: string) => void;
 
@@ -34,6 +38,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
       return;
     }
+    if (req.url?.startsWith(RESERVED_PATH_PREFIX)) {
+      sendError(res, new MicrosError("ERR_NOT_FOUND", `${RESERVED_PATH_PREFIX} is reserved for the platform.`));
+      return;
+    }
     // A private micro refuses strangers before anything of it is started.
     if (!options.access(micro, req)) {
       sendError(res, unauthorized(micro));
@@ -43,13 +51,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       const error = toMicrosError(err);
       if (error.code === "ERR_PAYLOAD_TOO_LARGE") {
         logs.platform(micro.id, `request refused with 413: ${error.message}`);
-        // The rest of the body is not wanted: do not keep the connection for another request.
-        res.setHeader("connection", "close");
+        // A client still sending would see its connection reset instead of the 413: let a body of sane size
+        // arrive (and go nowhere); for anything larger, close the connection.
+        const declared = Number(req.headers["content-length"] ?? Number.NaN);
+        if (declared <= DRAIN_LIMIT_BYTES) req.resume();
+        else res.setHeader("connection", "close");
       }
       sendError(res, error);
     };
     const limits = options.limits.effective(micro.limits);
-    checkBody(req, limits.requestBodyBytes, options.limits.hint("requestBodyBytes"))
+    checkBody(req, limits.requestBodyBytes, options.limits.hint("requestBodyBytes"), DRAIN_LIMIT_BYTES)
       .then(async (body) => {
         const lease = await instances.acquire(micro);
         proxyToInstance(req, res, lease, {

@@ -17,7 +17,12 @@ function tooLarge(req: IncomingMessage, found: string, limit: number, hint: stri
  * reaches the app half-way. Returns the buffered body, or undefined when the
  * request can be piped as it is.
  */
-export async function checkBody(req: IncomingMessage, limit: number, hint: string): Promise<Buffer | undefined> {
+export async function checkBody(
+  req: IncomingMessage,
+  limit: number,
+  hint: string,
+  drainLimit: number,
+): Promise<Buffer | undefined> {
   const declared = req.headers["content-length"];
   if (declared !== undefined) {
     const length = Number(declared);
@@ -25,12 +30,27 @@ export async function checkBody(req: IncomingMessage, limit: number, hint: strin
     return undefined;
   }
   if (req.headers["transfer-encoding"] === undefined) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(req, `more than ${formatBytes(limit)}`, limit, hint);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    let chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      // Refuse at once, but keep reading (and dropping) a while, so the sender gets the 413 rather than a reset.
+      if (!refused) {
+        refused = true;
+        chunks = [];
+        reject(tooLarge(req, `more than ${formatBytes(limit)}`, limit, hint));
+      }
+      if (size > drainLimit) req.destroy();
+    });
+    req.once("end", () => {
+      if (size <= limit) resolve(Buffer.concat(chunks));
+    });
+    req.once("error", reject);
+  });
 }
