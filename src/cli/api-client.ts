@@ -23,6 +23,22 @@ export class ApiClient {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
   }
 
+  setCron(id: string, expression: string) {
+    return this.json<{ micro: MicroView }>("PUT", `/v1/micros/${encodeURIComponent(id)}/cron`, { expression });
+  }
+
+  removeCron(id: string) {
+    return this.request("DELETE", `/v1/micros/${encodeURIComponent(id)}/cron`);
+  }
+
+  triggerCron(id: string) {
+    return this.json<{ ok: boolean; durationMs: number; result?: unknown; error?: string }>(
+      "POST",
+      `/v1/micros/${encodeURIComponent(id)}/cron/trigger`,
+      {},
+    );
+  }
+
   runAction(id: string, action: string, args: Record<string, unknown>) {
     return this.json<{ result: unknown; logs: string[] }>("POST", `/v1/micros/${encodeURIComponent(id)}/run`, {
       action,

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
 import * as auth from "./commands/auth.js";
 import * as clone from "./commands/clone.js";
+import * as cron from "./commands/cron.js";
 import * as deleteMicro from "./commands/delete.js";
 import * as deploy from "./commands/deploy.js";
 import * as details from "./commands/details.js";
@@ -33,6 +34,7 @@ const COMMANDS = [
   update,
   auth,
   runAction,
+  cron,
   clone,
   deleteMicro,
   server,

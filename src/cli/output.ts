@@ -35,6 +35,7 @@ export function printMicro(ctx: CliContext, micro: MicroView): void {
         : "none running (asleep)",
     ],
   ];
+  if (micro.cron) rows.push(["cron", `"${micro.cron.expression}" (UTC), next run at ${micro.cron.nextRun}`]);
   if (micro.startFailures) {
     const { count, lastError, retryAt } = micro.startFailures;
     rows.push([

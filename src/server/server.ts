@@ -7,11 +7,13 @@ import { destination, pino } from "pino";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
+import { Scheduler } from "./cron/scheduler.js";
 import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
 import { createUpgradeHandler } from "./gateway/upgrade.js";
 import { createExecutor } from "./instances/executors/choose.js";
+import { invoke } from "./instances/invoke.js";
 import { InstanceManager } from "./instances/manager.js";
 import { LimitPolicy } from "./limits.js";
 import { LogSink } from "./logs/log-sink.js";
@@ -65,6 +67,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
   await deployer.cleanup();
+  const scheduler = new Scheduler({
+    store,
+    logs,
+    fire: (micro, expression) =>
+      invoke(
+        instances,
+        micro,
+        { type: "cron", action: "", body: { schedule: expression } },
+        limits.effective(micro.limits).timeoutMs,
+      ),
+  });
+  scheduler.start();
   const gatewayOptions = { micros: store.micros, instances, logs, limits, access: createAccessCheck(store) };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
@@ -72,7 +86,19 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let port = config.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
   const api = buildApi(
-    { store, runtimes, instances, deployer, logs, secrets, projectKeys, sandbox: executor.name, limits, endpointFor },
+    {
+      store,
+      runtimes,
+      instances,
+      deployer,
+      logs,
+      secrets,
+      projectKeys,
+      sandbox: executor.name,
+      limits,
+      scheduler,
+      endpointFor,
+    },
     logger,
     (handler) => {
       const server = createServer((req, res) => {
@@ -101,6 +127,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     executor: executor.name,
     close: () => {
       closing ??= (async () => {
+        scheduler.stop();
         const listening = api.close();
         await instances.close();
         await executor.close();

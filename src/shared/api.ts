@@ -15,6 +15,14 @@ export const DEFAULT_CODE_LIMIT_BYTES = 250 * 1024 * 1024;
 export const EVENT_PATH = "/__micros/event";
 export const RESERVED_PATH_PREFIX = "/__micros/";
 
+export const setCronBody = z.strictObject({ expression: z.string().min(1).max(200) });
+
+export interface CronView {
+  expression: string;
+  nextRun: string;
+  lastRun: string | null;
+}
+
 export const runBody = z.strictObject({
   action: z.string().max(200).default(""),
   args: z.record(z.string(), z.unknown()).default({}),
@@ -148,6 +156,8 @@ export interface MicroView {
   release: ReleaseView | null;
   envVars: string[];
   instances: InstanceView[];
+  /** The micro's schedule, when it has one. */
+  cron: CronView | null;
   /** Set while the micro's instances keep failing to start. */
   startFailures: { count: number; lastError: string; retryAt: string } | null;
   createdAt: string;

@@ -52,4 +52,28 @@ describe("`micros run`: the app's actions, invoked directly", () => {
     assert.equal(res.status, 404);
     assert.match(JSON.parse(res.body).error.message, /reserved for the platform/);
   });
+
+  it("`cron set` schedules the micro, `cron trigger` runs its handler, and the runs are in the logs", async () => {
+    const invalid = await cli(["cron", "set", "5 seconds"], { cwd: node, env });
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /"5 seconds" is not a schedule: a rate is a whole number and minute\(s\)/);
+
+    const set = await cli(["cron", "set", "1 minute"], { cwd: node, env });
+    assert.equal(set.code, 0, set.stderr);
+    const next = /next run at (\S+)\./.exec(set.stdout)?.[1] ?? "";
+    const inAMinute = Date.parse(next) - Date.now();
+    assert.ok(inAMinute > 0 && inAMinute <= 60_000, `next run ${next}`);
+    assert.match((await cli(["details"], { cwd: node, env })).stdout, /cron: +"1 minute" \(UTC\), next run at /);
+
+    const triggered = await cli(["cron", "trigger"], { cwd: node, env });
+    assert.equal(triggered.code, 0, triggered.stderr);
+    assert.equal(JSON.parse(triggered.stdout).ok, true);
+    const logs = (await cli(["logs"], { cwd: node, env })).stdout;
+    assert.match(logs, /cron run started \(schedule "1 minute"\)/);
+    assert.match(logs, /cron fired for "1 minute"/);
+    assert.match(logs, /cron run finished in \d+ ms/);
+
+    assert.equal((await cli(["cron", "remove"], { cwd: node, env })).code, 0);
+    assert.doesNotMatch((await cli(["details"], { cwd: node, env })).stdout, /cron:/);
+  });
 });

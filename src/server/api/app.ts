@@ -4,6 +4,7 @@ import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { User } from "../store/users.js";
 import type { ApiContext } from "./context.js";
 import { authRoutes } from "./routes/auth.js";
+import { cronRoutes } from "./routes/cron.js";
 import { envRoutes } from "./routes/env.js";
 import { limitRoutes } from "./routes/limits.js";
 import { logRoutes } from "./routes/logs.js";
@@ -86,6 +87,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       limitRoutes(v1, ctx);
       authRoutes(v1, ctx);
       runRoutes(v1, ctx);
+      cronRoutes(v1, ctx);
       logRoutes(v1, ctx);
     },
     { prefix: "/v1" },

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { MicroView } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
+import type { Scheduler } from "../cron/scheduler.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
@@ -25,6 +26,7 @@ export interface ApiContext {
   /** The executor's name, shown with every micro. */
   sandbox: string;
   limits: LimitPolicy;
+  scheduler: Scheduler;
   endpointFor(subdomain: string): string;
 }
 
@@ -66,6 +68,7 @@ export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
     envVars: ctx.store.envVars.names(micro.id),
     instances: ctx.instances.list(micro.id),
     startFailures: ctx.instances.startFailures(micro.id),
+    schedule: ctx.store.schedules.get(micro.id),
     releaseVersion: (releaseId) => ctx.store.releases.byId(releaseId)?.version,
   });
 }

@@ -6,6 +6,7 @@ import type { LogLine } from "../store/logs.js";
 import type { Micro } from "../store/micros.js";
 import type { Project } from "../store/projects.js";
 import type { Release } from "../store/releases.js";
+import type { ScheduleRow } from "../store/schedules.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const MB = 1024 * 1024;
@@ -40,6 +41,7 @@ export function microView(input: {
   envVars: string[];
   instances: InstanceInfo[];
   startFailures: StartFailures | undefined;
+  schedule: ScheduleRow | undefined;
   releaseVersion: (releaseId: string) => number | undefined;
 }): MicroView {
   const { micro } = input;
@@ -67,6 +69,13 @@ export function microView(input: {
     release: input.release ? releaseView(input.release, micro.currentReleaseId) : null,
     envVars: input.envVars,
     instances,
+    cron: input.schedule
+      ? {
+          expression: input.schedule.expression,
+          nextRun: iso(input.schedule.nextRunAt),
+          lastRun: input.schedule.lastRunAt === null ? null : iso(input.schedule.lastRunAt),
+        }
+      : null,
     startFailures: input.startFailures
       ? {
           count: input.startFailures.count,

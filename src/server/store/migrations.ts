@@ -101,4 +101,13 @@ export const MIGRATIONS: readonly string[] = [
   -- Each project's key (sealed like environment variables), given to its micros' instances.
   ALTER TABLE projects ADD COLUMN key_sealed BLOB;
   `,
+  `
+  -- One schedule per micro; next_run_at is when it fires next (ms since the epoch, UTC).
+  CREATE TABLE schedules (
+    micro_id    TEXT PRIMARY KEY REFERENCES micros(id) ON DELETE CASCADE,
+    expression  TEXT NOT NULL,
+    next_run_at INTEGER NOT NULL,
+    last_run_at INTEGER
+  );
+  `,
 ];

@@ -5,6 +5,7 @@ import { Logs } from "./logs.js";
 import { Micros } from "./micros.js";
 import { Projects } from "./projects.js";
 import { Releases } from "./releases.js";
+import { Schedules } from "./schedules.js";
 import { Users } from "./users.js";
 
 /** The platform's state: one SQLite file, one repository per table family. */
@@ -16,6 +17,7 @@ export class Store {
   readonly logs: Logs;
   readonly envVars: EnvVars;
   readonly apiKeys: ApiKeys;
+  readonly schedules: Schedules;
 
   private constructor(private readonly db: Db) {
     this.users = new Users(db);
@@ -25,6 +27,7 @@ export class Store {
     this.logs = new Logs(db);
     this.envVars = new EnvVars(db);
     this.apiKeys = new ApiKeys(db);
+    this.schedules = new Schedules(db);
   }
 
   static open(file: string): Store {

@@ -1,0 +1,94 @@
+import { toMicrosError } from "../../shared/errors.js";
+import type { LogSink } from "../logs/log-sink.js";
+import type { Micro } from "../store/micros.js";
+import type { Store } from "../store/store.js";
+import { nextRun, parseSchedule } from "./expression.js";
+
+/** Re-reads the schedules at least this often, so a new one is never waited on for long. */
+const MAX_SLEEP_MS = 30_000;
+
+export interface SchedulerOptions {
+  store: Store;
+  logs: LogSink;
+  /** Delivers a cron event to the micro and returns when its handler is done. */
+  fire(micro: Micro, expression: string): Promise<unknown>;
+  /** The clock, injectable so tests need not wait for real minutes. */
+  now?: () => number;
+}
+
+/**
+ * Fires each micro's schedule when it is due. A server that was down for a
+ * while finds its schedules in the past and fires each of them once (one
+ * catch-up run), then goes on from the present, never firing every run it
+ * missed.
+ */
+export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly running = new Set<string>();
+  private readonly now: () => number;
+  private stopped = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Fires every due schedule once; the next run is counted from now, so missed runs collapse into this one. */
+  async tick(): Promise<void> {
+    const now = this.now();
+    const due = this.options.store.schedules
+      .all()
+      .filter((row) => row.nextRunAt <= now && !this.running.has(row.microId));
+    await Promise.all(
+      due.map(async (row) => {
+        const micro = this.options.store.micros.byId(row.microId);
+        if (!micro) return;
+        this.options.store.schedules.ran(micro.id, now, nextRun(parseSchedule(row.expression), now, now));
+        await this.run(micro, row.expression);
+      }),
+    );
+  }
+
+  /** Runs a micro's cron handler now, logging its start, outcome and duration. */
+  async run(
+    micro: Micro,
+    expression: string,
+  ): Promise<{ ok: boolean; durationMs: number; result?: unknown; error?: string }> {
+    this.running.add(micro.id);
+    const started = this.now();
+    this.options.logs.platform(micro.id, `cron run started (schedule "${expression}")`);
+    try {
+      const result = await this.options.fire(micro, expression);
+      const durationMs = this.now() - started;
+      this.options.logs.platform(micro.id, `cron run finished in ${durationMs} ms`);
+      return { ok: true, durationMs, result };
+    } catch (err) {
+      const durationMs = this.now() - started;
+      const error = toMicrosError(err).message;
+      this.options.logs.platform(micro.id, `cron run failed after ${durationMs} ms: ${error}`);
+      return { ok: false, durationMs, error };
+    } finally {
+      this.running.delete(micro.id);
+    }
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const next = this.options.store.schedules.all()[0]?.nextRunAt;
+    const wait = next === undefined ? MAX_SLEEP_MS : Math.max(0, Math.min(next - this.now(), MAX_SLEEP_MS));
+    this.timer = setTimeout(() => {
+      // Runs go on in the background (each held to the micro's timeout); the next due times are already set.
+      void this.tick();
+      this.arm();
+    }, wait);
+    this.timer.unref();
+  }
+}
