@@ -1,4 +1,4 @@
-import type { ApiKeyView, LogView, MicroView, ProjectView, ReleaseView, UserView } from "../shared/api.js";
+import type { ApiKeyView, LogView, MicroView, ProjectView, ReleaseView, RequestView, UserView } from "../shared/api.js";
 import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
 import type { Credentials } from "./credentials.js";
 import { type DeployProgress, deployWithProgress } from "./deploy-request.js";
@@ -21,6 +21,32 @@ export class ApiClient {
 
   getMicro(id: string) {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
+  }
+
+  setVisor(id: string, enabled: boolean) {
+    return this.json<{ micro: MicroView }>("PATCH", `/v1/micros/${encodeURIComponent(id)}/visor`, { enabled });
+  }
+
+  listRequests(id: string, limit: number) {
+    return this.json<{ requests: RequestView[] }>(
+      "GET",
+      `/v1/micros/${encodeURIComponent(id)}/requests?limit=${limit}`,
+    );
+  }
+
+  getRequest(id: string, requestId: string) {
+    return this.json<{ request: RequestView }>(
+      "GET",
+      `/v1/micros/${encodeURIComponent(id)}/requests/${encodeURIComponent(requestId)}`,
+    );
+  }
+
+  replayRequest(id: string, requestId: string) {
+    return this.json<{ status: number; headers: [string, string][]; body: string }>(
+      "POST",
+      `/v1/micros/${encodeURIComponent(id)}/requests/${encodeURIComponent(requestId)}/replay`,
+      {},
+    );
   }
 
   setCron(id: string, expression: string) {

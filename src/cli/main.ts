@@ -15,6 +15,7 @@ import * as runAction from "./commands/run.js";
 import * as server from "./commands/server.js";
 import * as update from "./commands/update.js";
 import * as version from "./commands/version.js";
+import * as visor from "./commands/visor.js";
 import * as watch from "./commands/watch.js";
 import type { CliContext } from "./context.js";
 import { printInstallOutputOnFailure } from "./upload.js";
@@ -35,6 +36,7 @@ const COMMANDS = [
   auth,
   runAction,
   cron,
+  visor,
   clone,
   deleteMicro,
   server,

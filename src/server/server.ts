@@ -22,6 +22,7 @@ import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
 import { Secrets } from "./secrets.js";
 import { Store } from "./store/store.js";
+import { RequestLog } from "./visor/request-log.js";
 
 export interface RunningServer {
   url: string;
@@ -79,7 +80,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       ),
   });
   scheduler.start();
-  const gatewayOptions = { micros: store.micros, instances, logs, limits, access: createAccessCheck(store) };
+  const visor = new RequestLog(store.requests);
+  const gatewayOptions = { micros: store.micros, instances, logs, limits, access: createAccessCheck(store), visor };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
 
@@ -97,6 +99,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       sandbox: executor.name,
       limits,
       scheduler,
+      visor,
       endpointFor,
     },
     logger,
@@ -134,6 +137,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         api.server.closeAllConnections();
         await listening;
         logs.flush();
+        visor.flush();
         store.close();
       })();
       return closing;

@@ -23,6 +23,26 @@ export interface CronView {
   lastRun: string | null;
 }
 
+export const setVisorBody = z.strictObject({ enabled: z.boolean() });
+export const listRequestsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
+
+/** One request as the visor recorded it. Bodies are base64, present only when the micro's visor records them. */
+export interface RequestView {
+  id: number;
+  time: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  requestBytes: number;
+  responseBytes: number;
+  instance: string | null;
+  cold: boolean;
+  requestHeaders?: [string, string][] | null;
+  requestBody?: string | null;
+  responseBody?: string | null;
+}
+
 export const runBody = z.strictObject({
   action: z.string().max(200).default(""),
   args: z.record(z.string(), z.unknown()).default({}),
@@ -156,6 +176,8 @@ export interface MicroView {
   release: ReleaseView | null;
   envVars: string[];
   instances: InstanceView[];
+  /** Whether the visor records request and response bodies (every request's summary is always recorded). */
+  visor: boolean;
   /** The micro's schedule, when it has one. */
   cron: CronView | null;
   /** Set while the micro's instances keep failing to start. */

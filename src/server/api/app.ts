@@ -13,6 +13,7 @@ import { projectRoutes } from "./routes/projects.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { runRoutes } from "./routes/run.js";
 import { userRoutes } from "./routes/users.js";
+import { visorRoutes } from "./routes/visor.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -88,6 +89,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       authRoutes(v1, ctx);
       runRoutes(v1, ctx);
       cronRoutes(v1, ctx);
+      visorRoutes(v1, ctx);
       logRoutes(v1, ctx);
     },
     { prefix: "/v1" },

@@ -12,6 +12,7 @@ import type { Secrets } from "../secrets.js";
 import type { Micro } from "../store/micros.js";
 import type { Store } from "../store/store.js";
 import type { User } from "../store/users.js";
+import type { RequestLog } from "../visor/request-log.js";
 import { microView } from "./views.js";
 
 /** Everything the API's routes use, passed in once so each route file stays small. */
@@ -27,6 +28,7 @@ export interface ApiContext {
   sandbox: string;
   limits: LimitPolicy;
   scheduler: Scheduler;
+  visor: RequestLog;
   endpointFor(subdomain: string): string;
 }
 

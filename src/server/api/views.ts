@@ -69,6 +69,7 @@ export function microView(input: {
     release: input.release ? releaseView(input.release, micro.currentReleaseId) : null,
     envVars: input.envVars,
     instances,
+    visor: micro.visor,
     cron: input.schedule
       ? {
           expression: input.schedule.expression,

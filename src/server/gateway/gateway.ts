@@ -5,6 +5,8 @@ import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { Micros } from "../store/micros.js";
+import { type RequestLog, recordableHeaders } from "../visor/request-log.js";
+import { Trace } from "../visor/trace.js";
 import { type AccessCheck, unauthorized } from "./access.js";
 import { proxyToInstance, sendError } from "./proxy.js";
 import { checkBody } from "./request-body.js";
@@ -20,6 +22,7 @@ export interface GatewayOptions {
   logs: LogSink;
   limits: LimitPolicy;
   access: AccessCheck;
+  visor: RequestLog;
 }
 
 /** Serves requests addressed to a micro: find it, hold the request to its limits, get an instance, pass it through. */
@@ -38,6 +41,27 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
       return;
     }
+    // The visor's record of this request, written once the response is over, whatever its outcome.
+    const trace = new Trace(micro.visor);
+    const started = performance.now();
+    const ts = Date.now();
+    res.once("close", () => {
+      options.visor.record({
+        microId: micro.id,
+        ts,
+        method: req.method ?? "GET",
+        path: req.url ?? "/",
+        status: res.headersSent ? res.statusCode : 499,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        requestBytes: trace.requestBytes,
+        responseBytes: trace.responseBytes || Number(res.getHeader("content-length") ?? 0),
+        instanceId: trace.instanceId,
+        cold: trace.cold,
+        requestHeaders: micro.visor ? recordableHeaders(req.rawHeaders) : null,
+        requestBody: trace.requestBody(),
+        responseBody: trace.responseBody(),
+      });
+    });
     if (req.url?.startsWith(RESERVED_PATH_PREFIX)) {
       sendError(res, new MicrosError("ERR_NOT_FOUND", `${RESERVED_PATH_PREFIX} is reserved for the platform.`));
       return;
@@ -67,6 +91,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           body,
           timeoutMs: limits.timeoutMs,
           timeoutHint: options.limits.hint("timeoutMs"),
+          trace,
           onTimeout: () =>
             logs.platform(
               micro.id,

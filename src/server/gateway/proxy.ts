@@ -1,6 +1,7 @@
 import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
 import { MicrosError } from "../../shared/errors.js";
 import type { Lease } from "../instances/manager.js";
+import type { Trace } from "../visor/trace.js";
 import { CLIENT_IDENTITY_HEADERS, clientHeaders } from "./forwarded.js";
 
 // Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
@@ -61,8 +62,11 @@ export function proxyToInstance(
   req: IncomingMessage,
   res: ServerResponse,
   lease: Lease,
-  options: { body: Buffer | undefined; timeoutMs: number; timeoutHint: string; onTimeout: () => void },
+  options: { body: Buffer | undefined; timeoutMs: number; timeoutHint: string; onTimeout: () => void; trace: Trace },
 ): void {
+  const { trace } = options;
+  trace.instanceId = lease.instanceId;
+  trace.cold = lease.cold;
   let finished = false;
   const finish = () => {
     if (finished) return;
@@ -103,6 +107,7 @@ export function proxyToInstance(
         answer.statusMessage,
         withoutHeaders(answer.rawHeaders, (name) => HOP_BY_HOP.has(name)),
       );
+      answer.on("data", (chunk: Buffer) => trace.response(chunk));
       answer.pipe(res);
       answer.once("error", () => res.destroy());
     },
@@ -117,8 +122,13 @@ export function proxyToInstance(
     sendError(res, new MicrosError("ERR_APP_CRASHED", message));
     finish();
   });
-  if (options.body) upstream.end(options.body);
-  else req.pipe(upstream);
+  if (options.body) {
+    trace.request(options.body);
+    upstream.end(options.body);
+  } else {
+    req.on("data", (chunk: Buffer) => trace.request(chunk));
+    req.pipe(upstream);
+  }
   res.once("close", () => {
     // The client went away before the answer was complete: stop the work upstream too.
     if (!res.writableFinished) upstream.destroy();

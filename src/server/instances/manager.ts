@@ -34,6 +34,8 @@ export interface Lease {
   instanceId: string;
   socketPath: string;
   agent: Agent;
+  /** Whether this request waited for the instance to start (a cold start). */
+  cold: boolean;
   done(): void;
   /** Why the instance ended, if it ends within `waitMs`. */
   endReason(waitMs: number): Promise<string | undefined>;
@@ -82,6 +84,7 @@ export class InstanceManager {
       this.backoff.check(micro.id);
       instance = this.start(micro, releaseId);
     }
+    const cold = instance.state === "starting";
     instance.inFlight++;
     this.clearIdle(instance);
     try {
@@ -95,6 +98,7 @@ export class InstanceManager {
       instanceId: instance.id,
       socketPath: instance.socketPath,
       agent: instance.agent,
+      cold,
       endReason: (waitMs) => instance.endedWithin(waitMs),
       done: () => {
         if (released) return;

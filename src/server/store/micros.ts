@@ -12,6 +12,8 @@ export interface Micro {
   httpAuth: boolean;
   /** The unprivileged host user its instances run as. */
   uid: number;
+  /** Whether the visor records request and response bodies. */
+  visor: boolean;
   limits: LimitOverrides;
   createdAt: number;
 }
@@ -28,6 +30,7 @@ interface MicroRow {
   current_release_id: string | null;
   http_auth: number;
   uid: number;
+  visor: number;
   memory_bytes: number | null;
   timeout_ms: number | null;
   request_body_bytes: number | null;
@@ -44,6 +47,7 @@ function toMicro(row: MicroRow): Micro {
     currentReleaseId: row.current_release_id,
     httpAuth: row.http_auth === 1,
     uid: row.uid,
+    visor: row.visor === 1,
     limits: { memoryBytes: row.memory_bytes, timeoutMs: row.timeout_ms, requestBodyBytes: row.request_body_bytes },
     createdAt: row.created_at,
   };
@@ -78,6 +82,7 @@ export class Micros {
         currentReleaseId: null,
         httpAuth: false,
         uid,
+        visor: false,
         limits: NO_OVERRIDES,
         createdAt: now,
       };
@@ -122,6 +127,10 @@ export class Micros {
   /** Deletes the micro and, by cascade, its releases, variables and logs. */
   delete(id: string): void {
     this.db.prepare("DELETE FROM micros WHERE id = ?").run(id);
+  }
+
+  setVisor(id: string, enabled: boolean): void {
+    this.db.prepare("UPDATE micros SET visor = ?, updated_at = ? WHERE id = ?").run(enabled ? 1 : 0, Date.now(), id);
   }
 
   setHttpAuth(id: string, enabled: boolean): void {

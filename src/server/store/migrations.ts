@@ -110,4 +110,25 @@ export const MIGRATIONS: readonly string[] = [
     last_run_at INTEGER
   );
   `,
+  `
+  -- The visor: one row per request through the gateway. Bodies only when the micro records them.
+  CREATE TABLE requests (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    micro_id       TEXT NOT NULL REFERENCES micros(id) ON DELETE CASCADE,
+    ts             INTEGER NOT NULL,
+    method         TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    duration_ms    REAL NOT NULL,
+    request_bytes  INTEGER NOT NULL,
+    response_bytes INTEGER NOT NULL,
+    instance_id    TEXT,
+    cold           INTEGER NOT NULL,
+    request_headers TEXT,
+    request_body   BLOB,
+    response_body  BLOB
+  );
+  CREATE INDEX requests_by_micro ON requests (micro_id, id);
+  ALTER TABLE micros ADD COLUMN visor INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -5,6 +5,7 @@ import { Logs } from "./logs.js";
 import { Micros } from "./micros.js";
 import { Projects } from "./projects.js";
 import { Releases } from "./releases.js";
+import { Requests } from "./requests.js";
 import { Schedules } from "./schedules.js";
 import { Users } from "./users.js";
 
@@ -18,6 +19,7 @@ export class Store {
   readonly envVars: EnvVars;
   readonly apiKeys: ApiKeys;
   readonly schedules: Schedules;
+  readonly requests: Requests;
 
   private constructor(private readonly db: Db) {
     this.users = new Users(db);
@@ -28,6 +30,7 @@ export class Store {
     this.envVars = new EnvVars(db);
     this.apiKeys = new ApiKeys(db);
     this.schedules = new Schedules(db);
+    this.requests = new Requests(db);
   }
 
   static open(file: string): Store {

@@ -1,0 +1,90 @@
+import type { FastifyInstance } from "fastify";
+import { listRequestsQuery, type RequestView, setVisorBody } from "../../../shared/api.js";
+import { MicrosError } from "../../../shared/errors.js";
+import { requestInstance } from "../../instances/invoke.js";
+import type { StoredRequest } from "../../store/requests.js";
+import { type ApiContext, describeMicro, ownedMicro } from "../context.js";
+import { parse } from "../validate.js";
+
+// Hop-by-hop and length headers are the transport's business; a replay sends its own.
+const NOT_REPLAYED = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "expect"]);
+
+function summary(request: StoredRequest): RequestView {
+  return {
+    id: request.id,
+    time: new Date(request.ts).toISOString(),
+    method: request.method,
+    path: request.path,
+    status: request.status,
+    durationMs: request.durationMs,
+    requestBytes: request.requestBytes,
+    responseBytes: request.responseBytes,
+    instance: request.instanceId,
+    cold: request.cold,
+  };
+}
+
+function found(ctx: ApiContext, microId: string, id: string): StoredRequest {
+  const request = ctx.store.requests.byId(microId, Number(id));
+  if (!request)
+    throw new MicrosError(
+      "ERR_NOT_FOUND",
+      `The visor has no request ${id} for this micro (it keeps the last 1000, for 7 days).`,
+    );
+  return request;
+}
+
+/** The visor: every request through the gateway, per micro, with bodies when the micro asks for them. */
+export function visorRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.patch<{ Params: { id: string } }>("/micros/:id/visor", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const { enabled } = parse(setVisorBody, request.body, "visor");
+    ctx.store.micros.setVisor(micro.id, enabled);
+    return { micro: describeMicro(ctx, ctx.store.micros.byId(micro.id) ?? micro) };
+  });
+
+  app.get<{ Params: { id: string } }>("/micros/:id/requests", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const { limit } = parse(listRequestsQuery, request.query, "query");
+    ctx.visor.flush();
+    return { requests: ctx.store.requests.list(micro.id, limit).map(summary) };
+  });
+
+  app.get<{ Params: { id: string; rid: string } }>("/micros/:id/requests/:rid", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    ctx.visor.flush();
+    const stored = found(ctx, micro.id, request.params.rid);
+    return {
+      request: {
+        ...summary(stored),
+        requestHeaders: stored.requestHeaders,
+        requestBody: stored.requestBody?.toString("base64") ?? null,
+        responseBody: stored.responseBody?.toString("base64") ?? null,
+      },
+    };
+  });
+
+  /** Sends a recorded request to the micro again and answers what it answers now. */
+  app.post<{ Params: { id: string; rid: string } }>("/micros/:id/requests/:rid/replay", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    ctx.visor.flush();
+    const stored = found(ctx, micro.id, request.params.rid);
+    const body = stored.requestBody;
+    if (stored.requestBytes > (body?.length ?? 0)) {
+      throw new MicrosError(
+        "ERR_VALIDATION",
+        body
+          ? `Request ${stored.id} had a body of ${stored.requestBytes} bytes, more than the visor keeps; it cannot be replayed whole.`
+          : `Request ${stored.id} had a body, which the visor did not record: \`micros visor enable\` records bodies from now on.`,
+      );
+    }
+    const headers = (stored.requestHeaders ?? []).filter(([name]) => !NOT_REPLAYED.has(name.toLowerCase()));
+    const answer = await requestInstance(
+      ctx.instances,
+      micro,
+      { method: stored.method, path: stored.path, headers, body: body && body.length > 0 ? body : null },
+      ctx.limits.effective(micro.limits).timeoutMs,
+    );
+    return { status: answer.status, headers: answer.headers, body: answer.body.toString("base64") };
+  });
+}

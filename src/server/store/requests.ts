@@ -1,0 +1,115 @@
+import type { Db } from "./database.js";
+
+export interface RequestRecord {
+  microId: string;
+  ts: number;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  requestBytes: number;
+  responseBytes: number;
+  instanceId: string | null;
+  cold: boolean;
+  /** Recorded only while the micro's visor is on, without credentials. */
+  requestHeaders: [string, string][] | null;
+  requestBody: Buffer | null;
+  responseBody: Buffer | null;
+}
+
+export type StoredRequest = RequestRecord & { id: number };
+
+interface Row {
+  id: number;
+  micro_id: string;
+  ts: number;
+  method: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+  request_bytes: number;
+  response_bytes: number;
+  instance_id: string | null;
+  cold: number;
+  request_headers: string | null;
+  request_body: Buffer | null;
+  response_body: Buffer | null;
+}
+
+const toRequest = (row: Row): StoredRequest => ({
+  id: row.id,
+  microId: row.micro_id,
+  ts: row.ts,
+  method: row.method,
+  path: row.path,
+  status: row.status,
+  durationMs: row.duration_ms,
+  requestBytes: row.request_bytes,
+  responseBytes: row.response_bytes,
+  instanceId: row.instance_id,
+  cold: row.cold === 1,
+  requestHeaders: row.request_headers ? (JSON.parse(row.request_headers) as [string, string][]) : null,
+  requestBody: row.request_body,
+  responseBody: row.response_body,
+});
+
+/** The visor's table: requests per micro, newest kept, oldest trimmed. */
+export class Requests {
+  private readonly insertStmt;
+
+  constructor(private readonly db: Db) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO requests (micro_id, ts, method, path, status, duration_ms, request_bytes, response_bytes,
+         instance_id, cold, request_headers, request_body, response_body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  append(records: readonly RequestRecord[]): void {
+    this.db.transaction(() => {
+      for (const r of records) {
+        this.insertStmt.run(
+          r.microId,
+          r.ts,
+          r.method,
+          r.path,
+          r.status,
+          r.durationMs,
+          r.requestBytes,
+          r.responseBytes,
+          r.instanceId,
+          r.cold ? 1 : 0,
+          r.requestHeaders ? JSON.stringify(r.requestHeaders) : null,
+          r.requestBody,
+          r.responseBody,
+        );
+      }
+    })();
+  }
+
+  /** The newest `limit` requests, oldest first. */
+  list(microId: string, limit: number): StoredRequest[] {
+    const rows = this.db
+      .prepare("SELECT * FROM (SELECT * FROM requests WHERE micro_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id ASC")
+      .all(microId, limit) as Row[];
+    return rows.map(toRequest);
+  }
+
+  byId(microId: string, id: number): StoredRequest | undefined {
+    const row = this.db.prepare("SELECT * FROM requests WHERE micro_id = ? AND id = ?").get(microId, id) as
+      | Row
+      | undefined;
+    return row && toRequest(row);
+  }
+
+  /** Keeps at most `keep` requests of a micro and none older than `since`. */
+  trim(microId: string, keep: number, since: number): void {
+    this.db.prepare("DELETE FROM requests WHERE micro_id = ? AND ts < ?").run(microId, since);
+    this.db
+      .prepare(
+        `DELETE FROM requests WHERE micro_id = ? AND id <= (
+           SELECT id FROM requests WHERE micro_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+      )
+      .run(microId, microId, keep);
+  }
+}
