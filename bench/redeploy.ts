@@ -8,68 +8,39 @@
  *
  *   npm run bench:redeploy [-- --samples 10]
  */
-import { execFileSync, spawn } from "node:child_process";
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { ROOT, startServer, stats, writeResult } from "./lib.js";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const BIN = join(ROOT, "bin", "micros.js");
 const samples = Number(process.argv[process.argv.indexOf("--samples") + 1]) || 10;
+const BIN = join(ROOT, "bin", "micros.js");
 
-function get(port: number, host: string): Promise<string> {
+function body(port: number, host: string): Promise<string> {
   return new Promise((done, fail) => {
     request({ host: "127.0.0.1", port, path: "/", headers: { host } }, (res) => {
-      let body = "";
+      let text = "";
       res.on("data", (chunk: Buffer) => {
-        body += chunk;
+        text += chunk;
       });
-      res.on("end", () => done(body));
+      res.on("end", () => done(text));
     })
       .on("error", fail)
       .end();
   });
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
-const work = await mkdtemp(join(tmpdir(), "micros-bench-"));
-// Sandboxes bind their release from the data dir inside: every folder above it must be passable.
-await chmod(work, 0o711);
-const dataDir = join(work, "data");
-const server = spawn(process.execPath, [BIN, "server", "--port", "0", "--data-dir", dataDir], {
-  stdio: ["ignore", "pipe", "inherit"],
-});
+const server = await startServer();
 try {
-  const port = await new Promise<number>((done) => {
-    let out = "";
-    server.stdout.on("data", (chunk: Buffer) => {
-      out += chunk;
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match) done(Number(match[1]));
-    });
-  });
-  const env = {
-    ...process.env,
-    HOME: work,
-    MICROS_HOST: `http://127.0.0.1:${port}`,
-    MICROS_ACCESS_TOKEN: (await readFile(join(dataDir, "admin-token"), "utf8")).trim(),
-  };
-  const app = join(work, "bench-app");
-  await cp(join(ROOT, "examples", "express-hello"), app, { recursive: true });
-  execFileSync(process.execPath, [BIN, "new"], { cwd: app, env, stdio: "ignore" });
-  const host = `bench-app.localhost:${port}`;
+  const app = await server.deploy("examples/express-hello", "bench-app");
+  const host = `bench-app.localhost:${server.port}`;
   const source = await readFile(join(app, "index.js"), "utf8");
-
   const baseline: number[] = [];
   const redeploy: number[] = [];
   for (let i = 0; i < samples; i++) {
     // Baseline: a full install of the same dependencies, with npm's cache warm (as the platform's is).
-    const fresh = join(work, `baseline-${i}`);
+    const fresh = join(server.work, `baseline-${i}`);
     await mkdir(fresh);
     for (const file of ["package.json", "package-lock.json"]) await cp(join(app, file), join(fresh, file));
     let start = performance.now();
@@ -83,33 +54,24 @@ try {
     const marker = `Hello (${i}) from`;
     await writeFile(join(app, "index.js"), source.replace("Hello from", marker));
     start = performance.now();
-    execFileSync(process.execPath, [BIN, "deploy"], { cwd: app, env, stdio: "ignore" });
-    if (!(await get(port, host)).startsWith(marker.replace(" from", "")))
-      throw new Error("the new code did not answer");
+    execFileSync(process.execPath, [BIN, "deploy"], { cwd: app, env: server.env, stdio: "ignore" });
+    if (!(await body(server.port, host)).startsWith(`Hello (${i})`)) throw new Error("the new code did not answer");
     redeploy.push(performance.now() - start);
   }
-
   const result = {
     scenario: "one-file redeploy of a micro with ~70 npm packages, until the new code answers",
     samples,
-    redeployMs: { p50: percentile(redeploy, 0.5), p99: percentile(redeploy, 0.99) },
-    baselineNpmCiMs: { p50: percentile(baseline, 0.5), p99: percentile(baseline, 0.99) },
-    ratio: percentile(redeploy, 0.5) / percentile(baseline, 0.5),
+    redeploy: stats(redeploy),
+    baselineNpmCi: stats(baseline),
+    ratio: stats(redeploy).p50 / stats(baseline).p50,
     targetMs: 1000,
   };
-  console.log(
-    `redeploy          p50 ${result.redeployMs.p50.toFixed(0)} ms  p99 ${result.redeployMs.p99.toFixed(0)} ms`,
-  );
-  console.log(
-    `baseline (npm ci) p50 ${result.baselineNpmCiMs.p50.toFixed(0)} ms  p99 ${result.baselineNpmCiMs.p99.toFixed(0)} ms`,
-  );
+  console.log(`redeploy          p50 ${result.redeploy.p50} ms  p99 ${result.redeploy.p99} ms`);
+  console.log(`baseline (npm ci) p50 ${result.baselineNpmCi.p50} ms  p99 ${result.baselineNpmCi.p99} ms`);
   console.log(
     `ratio redeploy / npm ci: ${result.ratio.toFixed(2)}  (target: redeploy p50 under ${result.targetMs} ms)`,
   );
-  await mkdir(join(ROOT, "bench", "results"), { recursive: true });
-  await writeFile(join(ROOT, "bench", "results", "redeploy.json"), `${JSON.stringify(result, null, 2)}\n`);
+  await writeResult("redeploy", result);
 } finally {
-  server.kill("SIGTERM");
-  await new Promise((done) => server.once("exit", done));
-  await rm(work, { recursive: true, force: true });
+  await server.close();
 }

@@ -1,0 +1,94 @@
+/** Shared pieces of the benchmarks: a real server in a temp dir, a micro from a folder, timing helpers. */
+import { execFileSync, spawn } from "node:child_process";
+import { chmod, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+const BIN = join(ROOT, "bin", "micros.js");
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+export function stats(values: readonly number[]): { p50: number; p99: number; n: number } {
+  return { p50: round(percentile(values, 0.5)), p99: round(percentile(values, 0.99)), n: values.length };
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/** Milliseconds from sending a GET to its first response byte (or until it could connect, when `retry`). */
+export function timeToFirstByte(port: number, host: string, path = "/", retry = false): Promise<number> {
+  const start = performance.now();
+  const attempt = (): Promise<number> =>
+    new Promise((done, fail) => {
+      const req = request({ host: "127.0.0.1", port, path, headers: { host }, agent: false }, (res) => {
+        const elapsed = performance.now() - start;
+        res.resume();
+        res.on("end", () => (res.statusCode === 200 ? done(elapsed) : fail(new Error(`status ${res.statusCode}`))));
+      });
+      req.on("error", (err) => {
+        if (retry && performance.now() - start < 20_000) setTimeout(() => attempt().then(done, fail), 1);
+        else fail(err);
+      });
+      req.end();
+    });
+  return attempt();
+}
+
+export interface BenchServer {
+  port: number;
+  env: NodeJS.ProcessEnv;
+  work: string;
+  /** Deploys a copy of `source` as a micro named `name`; returns its folder. */
+  deploy(source: string, name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startServer(flags: string[] = []): Promise<BenchServer> {
+  const work = await mkdtemp(join(tmpdir(), "micros-bench-"));
+  // Sandboxes bind their release from the data dir inside: every folder above it must be passable.
+  await chmod(work, 0o711);
+  const dataDir = join(work, "data");
+  const server = spawn(process.execPath, [BIN, "server", "--port", "0", "--data-dir", dataDir, ...flags], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((done) => {
+    let out = "";
+    server.stdout.on("data", (chunk: Buffer) => {
+      out += chunk;
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (match) done(Number(match[1]));
+    });
+  });
+  const env = {
+    ...process.env,
+    HOME: work,
+    MICROS_HOST: `http://127.0.0.1:${port}`,
+    MICROS_ACCESS_TOKEN: (await readFile(join(dataDir, "admin-token"), "utf8")).trim(),
+  };
+  return {
+    port,
+    env,
+    work,
+    async deploy(source, name) {
+      const dir = join(work, name);
+      await cp(resolve(ROOT, source), dir, { recursive: true });
+      execFileSync(process.execPath, [BIN, "new"], { cwd: dir, env, stdio: "ignore" });
+      return dir;
+    },
+    async close() {
+      server.kill("SIGTERM");
+      await new Promise((done) => server.once("exit", done));
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function writeResult(name: string, result: unknown): Promise<void> {
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(join(ROOT, "bench", "results"), { recursive: true });
+  await writeFile(join(ROOT, "bench", "results", `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+}
