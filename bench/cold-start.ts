@@ -8,9 +8,8 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { type BenchServer, ROOT, startServer, stats, timeToFirstByte, writeResult } from "./lib.js";
+import { type BenchServer, freePort, ROOT, startServer, stats, timeToFirstByte, writeResult } from "./lib.js";
 
 const samples = Number(process.argv[process.argv.indexOf("--samples") + 1]) || 30;
 
@@ -60,24 +59,16 @@ const APPS: App[] = [
   { name: "fastapi", source: "examples/fastapi", path: "/hello", bare: uvicorn("asgi3") },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-  });
-}
+/** Sandboxes kept ready are replaced in the background after each start; a quiet server has them all again. */
+const SETTLE_MS = 1000;
 
 async function asleep(server: BenchServer, id: string): Promise<void> {
   for (;;) {
-    const res = await fetch(`http://127.0.0.1:${server.port}/v1/micros/${id}`, {
-      headers: { authorization: `Bearer ${server.env.MICROS_ACCESS_TOKEN}` },
-    });
-    const { micro } = (await res.json()) as { micro: { instances: unknown[] } };
-    if (micro.instances.length === 0) return;
+    const { micro } = await server.api<{ micro: { instances: unknown[] } }>(`/v1/micros/${id}`);
+    if (micro.instances.length === 0) break;
     await new Promise((done) => setTimeout(done, 20));
   }
+  await new Promise((done) => setTimeout(done, SETTLE_MS));
 }
 
 const server = await startServer(["--idle-timeout", "100ms"]);

@@ -2,6 +2,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { chmod, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -38,12 +39,26 @@ export function timeToFirstByte(port: number, host: string, path = "/", retry = 
   return attempt();
 }
 
+export function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => done(port));
+    });
+  });
+}
+
 export interface BenchServer {
   port: number;
+  /** The daemon's process id. */
+  pid: number;
+  dataDir: string;
   env: NodeJS.ProcessEnv;
   work: string;
   /** Deploys a copy of `source` as a micro named `name`; returns its folder. */
   deploy(source: string, name: string): Promise<string>;
+  /** A GET on the control API, as the admin. */
+  api<T>(path: string): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -71,6 +86,8 @@ export async function startServer(flags: string[] = []): Promise<BenchServer> {
   };
   return {
     port,
+    pid: server.pid as number,
+    dataDir,
     env,
     work,
     async deploy(source, name) {
@@ -79,12 +96,25 @@ export async function startServer(flags: string[] = []): Promise<BenchServer> {
       execFileSync(process.execPath, [BIN, "new"], { cwd: dir, env, stdio: "ignore" });
       return dir;
     },
+    async api<T>(path: string) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        headers: { authorization: `Bearer ${env.MICROS_ACCESS_TOKEN}` },
+      });
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as T;
+    },
     async close() {
       server.kill("SIGTERM");
       await new Promise((done) => server.once("exit", done));
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/** The id `micros new` recorded in a micro's folder. */
+export async function microId(dir: string): Promise<string> {
+  const { id } = JSON.parse(await readFile(join(dir, ".micros", "micro.json"), "utf8")) as { id: string };
+  return id;
 }
 
 export async function writeResult(name: string, result: unknown): Promise<void> {

@@ -8,10 +8,12 @@ Imports nothing from the platform. The protocol is the Node runner's
 
 import asyncio
 import importlib
+import importlib.machinery
 import inspect
 import json
 import os
 import signal
+import site
 import sys
 import threading
 import traceback
@@ -137,6 +139,56 @@ def interface_of(app):
     return {3: "asgi3", 2: "wsgi"}.get(parameters)
 
 
+# Imported while the runner waits for its app, so a first request does not pay for them: the server this runner
+# runs, and the frameworks most apps use when this machine has them.
+PRELOAD = [
+    "uvicorn",
+    "uvicorn.config",
+    "uvicorn.server",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.asyncio",
+    "uvicorn.protocols.http.h11_impl",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.protocols.websockets.websockets_impl",
+    "uvicorn.protocols.websockets.wsproto_impl",
+    "uvicorn.middleware.proxy_headers",
+    "uvicorn.middleware.wsgi",
+    "flask",
+    "fastapi",
+]
+
+
+def preload():
+    """Imports PRELOAD; returns the top-level packages that came with it (outside the standard library)."""
+    before = set(sys.modules)
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # absent or broken here: the app imports what it needs itself
+            pass
+    roots = {name.split(".")[0] for name in set(sys.modules) - before}
+    return roots - set(sys.stdlib_module_names)
+
+
+def use_environment(app_dir, preloaded):
+    """Puts the release's virtual environment first on the path, as its own interpreter would. A package the
+    environment installs itself replaces the machine's copy: everything preloaded is then imported afresh."""
+    packages = os.path.join(app_dir, ".venv", "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}", "site-packages")
+    if not os.path.isdir(packages):
+        return
+    before = list(sys.path)
+    site.addsitedir(packages)
+    added = [entry for entry in sys.path if entry not in before]
+    # After the standard library, before the machine's packages: where a venv's own interpreter puts them.
+    system = set(site.getsitepackages())
+    at = next((i for i, entry in enumerate(before) if entry in system), len(before))
+    sys.path[:] = before[:at] + added + before[at:]
+    if any(importlib.machinery.PathFinder.find_spec(root, [packages]) for root in preloaded):
+        for name in list(sys.modules):
+            if name.split(".")[0] in preloaded:
+                del sys.modules[name]
+
+
 def load_app(start):
     sys.path.insert(0, start["appDir"])
     module_name = start["entry"][: -len(".py")]
@@ -166,11 +218,13 @@ def leave_with_the_platform():
 
 
 def main():
+    preloaded = preload()
     start = read_start()
     os.environ.update(start["env"])
     os.chdir(start["appDir"])
+    use_environment(start["appDir"], preloaded)
 
-    import uvicorn  # after the environment is set: the app's settings may be read at import
+    import uvicorn
 
     app, interface = load_app(start)
 

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { DEFAULT_CODE_LIMIT_BYTES } from "../shared/api.js";
 
@@ -17,6 +18,22 @@ export const serverConfigSchema = z.strictObject({
     .default("localhost"),
   /** As Deta did: an instance sleeps after a minute without requests. */
   idleTimeoutMs: z.number().int().positive().default(60_000),
+  /**
+   * Requests one instance takes at once before the micro starts another. A runner is single-threaded: an I/O-bound
+   * handler (waiting on a database or an API) serves 8 at once with ease, and a second instance would cost a cold start
+   * and its memory; a CPU-bound handler runs them one after the other, so 8 in flight means 7 waiting, which is where
+   * starting another instance (on another core) pays off.
+   */
+  instanceConcurrency: z.number().int().min(1).default(8),
+  /**
+   * The most instances one micro runs at once: two per core, so CPU-bound micros can use every core and I/O-bound
+   * ones have room, while a flood of requests to one micro cannot fill the machine with instances.
+   */
+  maxInstances: z
+    .number()
+    .int()
+    .min(1)
+    .default(availableParallelism() * 2),
   /** Long enough for a large app's first import on a slow disk. */
   startTimeoutMs: z.number().int().positive().default(30_000),
   /**
@@ -43,6 +60,8 @@ export const serverConfigSchema = z.strictObject({
     .default(100 * MB),
   /** `none` runs instances as plain processes: for development on machines without bubblewrap, never in production. */
   sandbox: z.enum(["bubblewrap", "none"]).default("bubblewrap"),
+  /** Sandboxes kept started per runtime, waiting for a micro's first request; each idle one costs ~20 MB. */
+  warmPool: z.number().int().min(0).max(16).default(2),
   /** Deta's and Lambda's per-instance promises: 512 MB of memory, 1024 processes and threads, 512 MB of /tmp. */
   memoryBytes: z
     .number()

@@ -48,9 +48,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const projectKeys = new ProjectKeys(store.projects, secrets);
 
   const limits = new LimitPolicy(config);
-  const executor = await createExecutor(config, dataDir);
+  const executor = await createExecutor(config, dataDir, (runtime, err) =>
+    logger.warn({ runtime, err }, "could not prepare a sandbox ahead of need; instances will be started on demand"),
+  );
   await executor.cleanup();
   const runtimes = await RuntimeRegistry.install(dataDir, { python: config.python });
+  executor.prewarm(
+    runtimes
+      .list()
+      .map((runtime) => ({ runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command })),
+  );
   const logs = new LogSink(store.logs);
   const instances = new InstanceManager({
     executor,
@@ -64,6 +71,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     startTimeoutMs: config.startTimeoutMs,
     stopGraceMs: config.stopGraceMs,
     drainTimeoutMs: config.drainTimeoutMs,
+    instanceConcurrency: config.instanceConcurrency,
+    maxInstances: config.maxInstances,
     limits,
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });

@@ -17,6 +17,20 @@ function port(value: string): number {
   return n;
 }
 
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new MicrosError("ERR_VALIDATION", `${value} is not a whole number above 0.`);
+  return n;
+}
+
+function poolSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 16) {
+    throw new MicrosError("ERR_VALIDATION", `${value} is not a whole number from 0 to 16.`);
+  }
+  return n;
+}
+
 export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
   program
     .command("server")
@@ -27,8 +41,18 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .option("--domain <domain>", "micros answer at <subdomain>.<domain>:<port>", "localhost")
     .option("--idle-timeout <duration>", "stop an instance after this long without requests (default 60s)", duration)
     .option("--request-timeout <duration>", "how long a micro may take to answer a request (default 10s)", duration)
+    .option(
+      "--max-instances <count>",
+      "most instances one micro runs at once; more start while each has 8 requests in flight (default: 2 per CPU core)",
+      count,
+    )
     .option("--python <path>", "the Python interpreter for Python micros (default /usr/bin/python3)")
     .option("--sandbox <kind>", "bubblewrap (default), or none: no isolation, for development only", "bubblewrap")
+    .option(
+      "--warm-pool <count>",
+      "sandboxes kept started per runtime for first requests; 0 makes each on demand (default 2)",
+      poolSize,
+    )
     .option("--log-level <level>", "server log level: error, warn, info, debug", "info")
     .addHelpText(
       "after",
@@ -42,7 +66,9 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         domain: string;
         idleTimeout?: number;
         requestTimeout?: number;
+        maxInstances?: number;
         sandbox: string;
+        warmPool?: number;
         python?: string;
         logLevel: string;
       }) =>
@@ -57,8 +83,10 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
             logLevel: options.logLevel,
             sandbox: options.sandbox,
             ...(options.python ? { python: options.python } : {}),
+            ...(options.warmPool !== undefined ? { warmPool: options.warmPool } : {}),
             ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
             ...(options.requestTimeout ? { requestTimeoutMs: options.requestTimeout } : {}),
+            ...(options.maxInstances ? { maxInstances: options.maxInstances } : {}),
           });
           const server = await startServer(config);
           const host = `http://localhost:${server.port}`;

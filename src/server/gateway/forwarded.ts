@@ -18,12 +18,13 @@ function forwardedNode(address: string): string {
   return address.includes(":") ? `"[${address}]"` : address;
 }
 
-/** The client's address, the host it asked for and the scheme, as raw header pairs for the instance. */
-export function clientHeaders(req: IncomingMessage): string[] {
-  const address = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+/** The client's address, the host it asked for and the scheme, as raw header pairs for the instance, added to `into`. */
+export function clientHeaders(req: IncomingMessage, into: string[] = []): string[] {
+  const remote = req.socket.remoteAddress ?? "";
+  const address = remote.startsWith("::ffff:") ? remote.slice(7) : remote;
   const host = req.headers.host ?? "";
   const proto = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
-  return [
+  into.push(
     "x-forwarded-for",
     address,
     "x-forwarded-host",
@@ -32,5 +33,6 @@ export function clientHeaders(req: IncomingMessage): string[] {
     proto,
     "forwarded",
     `for=${forwardedNode(address)};host="${host}";proto=${proto}`,
-  ];
+  );
+  return into;
 }

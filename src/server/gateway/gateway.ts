@@ -28,6 +28,8 @@ export interface GatewayOptions {
 /** Serves requests addressed to a micro: find it, hold the request to its limits, get an instance, pass it through. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { micros, instances, logs } = options;
+  const bodyHint = () => options.limits.hint("requestBodyBytes");
+  const timeoutHint = () => options.limits.hint("timeoutMs");
   return (req, res, subdomain) => {
     const micro = micros.bySubdomain(subdomain);
     if (!micro) {
@@ -84,13 +86,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       sendError(res, error);
     };
     const limits = options.limits.effective(micro.limits);
-    checkBody(req, limits.requestBodyBytes, options.limits.hint("requestBodyBytes"), DRAIN_LIMIT_BYTES)
+    checkBody(req, limits.requestBodyBytes, bodyHint, DRAIN_LIMIT_BYTES)
       .then(async (body) => {
         const lease = await instances.acquire(micro);
         proxyToInstance(req, res, lease, {
           body,
           timeoutMs: limits.timeoutMs,
-          timeoutHint: options.limits.hint("timeoutMs"),
+          timeoutHint,
           trace,
           onTimeout: () =>
             logs.platform(

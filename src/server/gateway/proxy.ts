@@ -30,10 +30,16 @@ export function withoutHeaders(raw: string[], drop: (name: string) => boolean): 
 const notForwarded = (name: string) => HOP_BY_HOP.has(name) || CLIENT_IDENTITY_HEADERS.has(name);
 
 function requestHeaders(req: IncomingMessage, body: Buffer | undefined): OutgoingHttpHeaders {
-  const headers = [...withoutHeaders(req.rawHeaders, notForwarded), ...clientHeaders(req)];
+  const headers = clientHeaders(req, withoutHeaders(req.rawHeaders, notForwarded));
   // A body that was read whole is sent with its length instead of in chunks.
   if (body) headers.push("content-length", String(body.length));
   return headers as unknown as OutgoingHttpHeaders;
+}
+
+/** Whether the request carries a body still to be streamed (a chunked one was read whole by checkBody). */
+function hasBodyToStream(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return length !== undefined && length !== "0";
 }
 
 export function sendError(res: ServerResponse, error: MicrosError): void {
@@ -62,7 +68,13 @@ export function proxyToInstance(
   req: IncomingMessage,
   res: ServerResponse,
   lease: Lease,
-  options: { body: Buffer | undefined; timeoutMs: number; timeoutHint: string; onTimeout: () => void; trace: Trace },
+  options: {
+    body: Buffer | undefined;
+    timeoutMs: number;
+    timeoutHint: () => string;
+    onTimeout: () => void;
+    trace: Trace;
+  },
 ): void {
   const { trace } = options;
   trace.instanceId = lease.instanceId;
@@ -81,7 +93,7 @@ export function proxyToInstance(
       res,
       new MicrosError(
         "ERR_REQUEST_TIMEOUT",
-        `The micro took longer than its ${options.timeoutMs / 1000} s limit to answer ${req.method} ${req.url}. Make the handler faster or move slow work out of the request, or ${options.timeoutHint}.`,
+        `The micro took longer than its ${options.timeoutMs / 1000} s limit to answer ${req.method} ${req.url}. Make the handler faster or move slow work out of the request, or ${options.timeoutHint()}.`,
       ),
     );
     upstream.destroy();
@@ -125,9 +137,12 @@ export function proxyToInstance(
   if (options.body) {
     trace.request(options.body);
     upstream.end(options.body);
-  } else {
+  } else if (hasBodyToStream(req)) {
     req.on("data", (chunk: Buffer) => trace.request(chunk));
     req.pipe(upstream);
+  } else {
+    // Most requests have no body: end at once rather than pipe an empty stream (a dozen listeners set and removed).
+    upstream.end();
   }
   res.once("close", () => {
     // The client went away before the answer was complete: stop the work upstream too.

@@ -2,10 +2,10 @@ import type { IncomingMessage } from "node:http";
 import { MicrosError } from "../../shared/errors.js";
 import { formatBytes } from "../../shared/format.js";
 
-function tooLarge(req: IncomingMessage, found: string, limit: number, hint: string): MicrosError {
+function tooLarge(req: IncomingMessage, found: string, limit: number, hint: () => string): MicrosError {
   return new MicrosError(
     "ERR_PAYLOAD_TOO_LARGE",
-    `The request body of ${req.method} ${req.url} is ${found}, over the micro's ${formatBytes(limit)} limit. Send less, or ${hint}.`,
+    `The request body of ${req.method} ${req.url} is ${found}, over the micro's ${formatBytes(limit)} limit. Send less, or ${hint()}.`,
     { details: { limitBytes: limit } },
   );
 }
@@ -20,7 +20,8 @@ function tooLarge(req: IncomingMessage, found: string, limit: number, hint: stri
 export async function checkBody(
   req: IncomingMessage,
   limit: number,
-  hint: string,
+  /** Built only when the request is refused. */
+  hint: () => string,
   drainLimit: number,
 ): Promise<Buffer | undefined> {
   const declared = req.headers["content-length"];

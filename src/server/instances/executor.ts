@@ -1,5 +1,4 @@
 import type { Duplex, Readable } from "node:stream";
-import type { InstancePaths } from "../runtimes/runtime.js";
 
 /**
  * The seam between the instance manager and wherever instances run. The
@@ -10,21 +9,27 @@ import type { InstancePaths } from "../runtimes/runtime.js";
 export interface LaunchSpec {
   instanceId: string;
   microId: string;
-  /** The unprivileged host user the micro's instances run as, when the executor switches users. */
-  uid: number;
   /** The instance's memory limit. */
   memoryBytes: number;
   /** The release's code and dependencies on the host. */
   appDir: string;
-  /** Host folder of the runner for the micro's runtime. */
+  runner: RunnerSpec;
+}
+
+/** A runtime's runner: the same for every micro of the runtime, so it can be started before its app is known. */
+export interface RunnerSpec {
+  runtime: string;
+  /** Host folder of the runner. */
   runtimeDir: string;
-  /** The runner's command line, given the paths as the instance sees them. */
-  command(paths: InstancePaths): { file: string; args: string[] };
+  /** The runner's command line, given where the instance sees the runner's folder. */
+  command(runtimeDir: string): { file: string; args: string[] };
 }
 
 export interface InstanceProcess {
   /** Paths as seen from inside the instance, for the runner's start message. */
   readonly inside: { appDir: string; socketPath: string };
+  /** Whether the process was started ahead of need and only handed its app now. */
+  readonly preparedAhead: boolean;
   /** Where the host reaches the instance's HTTP socket. */
   readonly socketPath: string;
   readonly stdout: Readable;
@@ -49,6 +54,8 @@ export interface ExitStatus {
 export interface Executor {
   readonly name: string;
   launch(spec: LaunchSpec): Promise<InstanceProcess>;
+  /** Keeps instances of these runners started ahead of need, when the executor can, so launches skip the start-up. */
+  prewarm(runners: readonly RunnerSpec[]): void;
   /** Removes whatever an earlier, crashed server left behind. */
   cleanup(): Promise<void>;
   /** Releases what the executor holds, once every instance has stopped. */

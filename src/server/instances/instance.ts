@@ -89,7 +89,12 @@ export class Instance {
 
     if (outcome.type === "ready") {
       if (this.state === "starting") this.state = "ready";
-      this.logs.platform(this.microId, `instance ${this.id} started in ${Date.now() - this.startedAt} ms`, this.id);
+      const how = proc.preparedAhead ? " (in a sandbox prepared ahead)" : "";
+      this.logs.platform(
+        this.microId,
+        `instance ${this.id} started in ${Date.now() - this.startedAt} ms${how}`,
+        this.id,
+      );
       return;
     }
     proc.kill();

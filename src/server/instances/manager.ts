@@ -24,6 +24,10 @@ export interface InstanceManagerOptions {
   startTimeoutMs: number;
   stopGraceMs: number;
   drainTimeoutMs: number;
+  /** Requests one instance takes at once before another instance of its micro is started. */
+  instanceConcurrency: number;
+  /** The most instances (starting or ready) that take a micro's requests at once. */
+  maxInstances: number;
   limits: LimitPolicy;
   /** The clock, injectable so tests need not wait out a backoff. */
   now?: () => number;
@@ -51,12 +55,13 @@ export interface InstanceInfo {
 
 /**
  * Starts an instance of a micro's current release on its first request, shares
- * it among later and concurrent requests, stops it when idle (scale to zero)
- * and drains it when a new release goes live.
+ * it among later and concurrent requests, starts more while every one is busy
+ * (scale out), stops each when idle (scale to zero) and drains them all when a
+ * new release goes live.
  */
 export class InstanceManager {
-  /** The instance that takes new requests, per micro. */
-  private readonly serving = new Map<string, Instance>();
+  /** The instances that take new requests (starting or ready), per micro, oldest first. */
+  private readonly serving = new Map<string, Instance[]>();
   private readonly all = new Set<Instance>();
   private readonly idleTimers = new Map<Instance, NodeJS.Timeout>();
   private closing = false;
@@ -75,15 +80,8 @@ export class InstanceManager {
         `The micro ${micro.name} has no code yet. Deploy it with \`micros deploy\`.`,
       );
     }
-    let instance = this.serving.get(micro.id);
-    if (instance && instance.releaseId !== releaseId) {
-      this.retire(micro.id);
-      instance = undefined;
-    }
-    if (!instance) {
-      this.backoff.check(micro.id);
-      instance = this.start(micro, releaseId);
-    }
+    if (this.serving.get(micro.id)?.some((instance) => instance.releaseId !== releaseId)) this.retire(micro.id);
+    const instance = this.choose(micro, releaseId);
     const cold = instance.state === "starting";
     instance.inFlight++;
     this.clearIdle(instance);
@@ -108,16 +106,17 @@ export class InstanceManager {
     };
   }
 
-  /** The micro's serving instance stops taking requests and ends once its in-flight requests are done. */
+  /** The micro's instances stop taking requests and each ends once its in-flight requests are done. */
   retire(microId: string): void {
     this.backoff.reset(microId);
-    const instance = this.serving.get(microId);
-    if (!instance) return;
+    const instances = this.serving.get(microId) ?? [];
     this.serving.delete(microId);
-    if (instance.state === "ready" || instance.state === "starting") instance.state = "draining";
-    if (instance.inFlight === 0) void this.stop(instance);
-    // Long-lived connections (WebSockets, streams) must not keep an old release alive for ever.
-    else setTimeout(() => void this.stop(instance), this.options.drainTimeoutMs).unref();
+    for (const instance of instances) {
+      if (instance.state === "ready" || instance.state === "starting") instance.state = "draining";
+      if (instance.inFlight === 0) void this.stop(instance);
+      // Long-lived connections (WebSockets, streams) must not keep an old release alive for ever.
+      else setTimeout(() => void this.stop(instance), this.options.drainTimeoutMs).unref();
+    }
   }
 
   /** Consecutive failed starts of a micro, if its last start failed. */
@@ -144,6 +143,37 @@ export class InstanceManager {
     await Promise.all([...this.all].map((instance) => this.stop(instance)));
   }
 
+  /**
+   * The instance for one more request. The least-loaded ready instance below its concurrency target takes it at
+   * once. When every ready instance is at its target, the request waits for an instance that is starting, or starts
+   * one (up to the micro's maximum): a cold start costs a few hundred ms, while a runner is single-threaded, so
+   * queueing behind a target's worth of CPU-bound requests costs their whole run time; an I/O-bound app seldom
+   * reaches the target, so it is seldom made to wait. Only `target` requests wait for each start, so a burst does
+   * not all queue on one cold instance. At the maximum (or while starts are failing), the least-loaded instance
+   * takes the request over its target.
+   */
+  private choose(micro: Micro, releaseId: string): Instance {
+    const instances = this.serving.get(micro.id) ?? [];
+    const target = this.options.instanceConcurrency;
+    const withRoom = (state: InstanceState) =>
+      leastLoaded(instances.filter((instance) => instance.state === state && instance.inFlight < target));
+    const room = withRoom("ready") ?? withRoom("starting");
+    if (room) return room;
+    if (instances.length === 0) {
+      this.backoff.check(micro.id);
+      return this.start(micro, releaseId);
+    }
+    if (instances.length < this.options.maxInstances && !this.backoff.waiting(micro.id)) {
+      this.options.logs.platform(
+        micro.id,
+        `starting another instance: each of its ${instances.length} has ${target} requests in flight`,
+      );
+      return this.start(micro, releaseId);
+    }
+    const ready = instances.filter((instance) => instance.state === "ready");
+    return leastLoaded(ready.length > 0 ? ready : instances) as Instance;
+  }
+
   private start(micro: Micro, releaseId: string): Instance {
     const runtime = this.options.runtimes.get(micro.runtime);
     const appDir = this.options.releaseDir(micro.id, releaseId);
@@ -163,11 +193,9 @@ export class InstanceManager {
         const process = await this.options.executor.launch({
           instanceId: id,
           microId: micro.id,
-          uid: micro.uid,
           memoryBytes: this.options.limits.effective(micro.limits).memoryBytes,
           appDir,
-          runtimeDir: runtime.runnerDir,
-          command: runtime.command,
+          runner: { runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command },
         });
         const { appDir: insideAppDir, socketPath } = process.inside;
         return { process, start: { type: "start", appDir: insideAppDir, entry, socketPath, env } };
@@ -179,11 +207,11 @@ export class InstanceManager {
       () => this.backoff.reset(micro.id),
       (err: unknown) => {
         // A failed instance takes no more requests, even before its process is seen to exit.
-        if (this.serving.get(micro.id) === instance) this.serving.delete(micro.id);
+        this.unserve(instance);
         this.backoff.failed(micro.id, toMicrosError(err));
       },
     );
-    this.serving.set(micro.id, instance);
+    this.serving.set(micro.id, [...(this.serving.get(micro.id) ?? []), instance]);
     this.all.add(instance);
     return instance;
   }
@@ -205,7 +233,7 @@ export class InstanceManager {
         `instance ${instance.id} is going to sleep after being idle`,
         instance.id,
       );
-      if (this.serving.get(instance.microId) === instance) this.serving.delete(instance.microId);
+      this.unserve(instance);
       void this.stop(instance);
     }, this.options.idleTimeoutMs);
     timer.unref();
@@ -220,7 +248,7 @@ export class InstanceManager {
 
   private async stop(instance: Instance): Promise<void> {
     this.clearIdle(instance);
-    if (this.serving.get(instance.microId) === instance) this.serving.delete(instance.microId);
+    this.unserve(instance);
     await instance.ready.catch(() => {});
     await instance.stop();
   }
@@ -228,6 +256,21 @@ export class InstanceManager {
   private forget(instance: Instance): void {
     this.clearIdle(instance);
     this.all.delete(instance);
-    if (this.serving.get(instance.microId) === instance) this.serving.delete(instance.microId);
+    this.unserve(instance);
   }
+
+  /** The instance takes no more new requests. */
+  private unserve(instance: Instance): void {
+    const rest = (this.serving.get(instance.microId) ?? []).filter((other) => other !== instance);
+    if (rest.length > 0) this.serving.set(instance.microId, rest);
+    else this.serving.delete(instance.microId);
+  }
+}
+
+/** The instance with the fewest requests in flight; the oldest among equals, so newer ones can go idle. */
+function leastLoaded(instances: Instance[]): Instance | undefined {
+  return instances.reduce<Instance | undefined>(
+    (best, next) => (!best || next.inFlight < best.inFlight ? next : best),
+    undefined,
+  );
 }

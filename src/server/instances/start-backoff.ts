@@ -20,10 +20,16 @@ export class StartBackoff {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** Whether the micro is waiting out its backoff: no new instance of it may start yet. */
+  waiting(microId: string): boolean {
+    const failures = this.failures.get(microId);
+    return failures !== undefined && this.now() < failures.retryAt;
+  }
+
   /** Throws the remembered error while the micro is waiting out its backoff. */
   check(microId: string): void {
     const failures = this.failures.get(microId);
-    if (!failures || this.now() >= failures.retryAt) return;
+    if (!failures || !this.waiting(microId)) return;
     const { lastError, count, retryAt } = failures;
     throw new MicrosError(
       lastError.code,

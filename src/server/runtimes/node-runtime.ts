@@ -5,6 +5,7 @@ import { MicrosError } from "../../shared/errors.js";
 import { exists } from "../../shared/exists.js";
 import { runCommand } from "../util/run-command.js";
 import { InstallCache } from "./install-cache.js";
+import { buildVendorBundle } from "./node-vendor.js";
 import type { InstallContext, InstallResult, Runtime } from "./runtime.js";
 import { toolEnv } from "./tool-env.js";
 
@@ -118,10 +119,12 @@ export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
           },
         );
       }
-      if (key && (await exists(join(appDir, "node_modules")))) await cache.store(key, join(appDir, "node_modules"));
+      if (!(await exists(join(appDir, "node_modules")))) return { kind, output: result.output };
+      await buildVendorBundle(appDir);
+      if (key) await cache.store(key, join(appDir, "node_modules"));
       return { kind, output: result.output };
     },
 
-    command: ({ runtimeDir }) => ({ file: process.execPath, args: [join(runtimeDir, "runner.mjs")] }),
+    command: (runtimeDir) => ({ file: process.execPath, args: [join(runtimeDir, "runner.mjs")] }),
   };
 }

@@ -83,8 +83,10 @@ export function pythonRuntime(id: string, interpreter: string, runnerDir = PYTHO
       return { kind: "pip install", output: installed.output };
     },
 
-    command: ({ runtimeDir, appDir }) => ({
-      file: join(appDir, VENV, "bin", "python"),
+    // The interpreter the release's virtual environment was made from; the runner adds the environment's
+    // packages once it knows its app.
+    command: (runtimeDir) => ({
+      file: interpreter,
       // Unbuffered, so print() reaches the logs at once; no .pyc files, since /app is read-only.
       args: ["-u", "-B", join(runtimeDir, "runner.py")],
     }),

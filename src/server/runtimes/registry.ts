@@ -48,6 +48,10 @@ export class RuntimeRegistry {
     return new RuntimeRegistry(runtimes);
   }
 
+  list(): readonly Runtime[] {
+    return this.runtimes;
+  }
+
   ids(): string[] {
     return this.runtimes.map((runtime) => runtime.id);
   }

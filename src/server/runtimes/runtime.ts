@@ -18,13 +18,11 @@ export interface Runtime {
   findEntry(appDir: string): Promise<string>;
   /** Installs the app's dependencies in place; returns what ran and its output. */
   install(appDir: string, context: InstallContext): Promise<InstallResult>;
-  /** The runner's command line, given where the runner and the app are as the instance sees them. */
-  command(paths: InstancePaths): { file: string; args: string[] };
-}
-
-export interface InstancePaths {
-  runtimeDir: string;
-  appDir: string;
+  /**
+   * The runner's command line, given where the instance sees the runner. It does not depend on the app: the
+   * runner learns its app from the start message, so it can be started before anyone asks for one.
+   */
+  command(runtimeDir: string): { file: string; args: string[] };
 }
 
 export type InstallKind = "none" | "npm ci" | "npm install" | "pip install" | "reused" | "cached";

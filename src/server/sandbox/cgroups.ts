@@ -120,6 +120,24 @@ export class Cgroup {
     return this.dirs.map((dir) => join(dir, "cgroup.procs"));
   }
 
+  /** Changes the memory limit: a sandbox prepared ahead of need gets its micro's limit when it is assigned. */
+  async setMemory(bytes: number): Promise<void> {
+    const [memory] = this.dirs as [string];
+    if (this.version === "v2") {
+      await writeFile(join(memory, "memory.max"), String(bytes));
+      return;
+    }
+    // v1 refuses a RAM limit above the RAM+swap one and the reverse: raise in one order, lower in the other.
+    const ram = join(memory, "memory.limit_in_bytes");
+    const both = join(memory, "memory.memsw.limit_in_bytes");
+    const current = Number((await readFile(ram, "utf8")).trim());
+    const order = bytes > current ? [both, ram] : [ram, both];
+    for (const file of order)
+      await writeFile(file, String(bytes)).catch((err: NodeJS.ErrnoException) => {
+        if (file === ram || err.code !== "ENOENT") throw err;
+      });
+  }
+
   /** How many times the kernel's OOM killer has struck in this cgroup. */
   oomKills(): Promise<number> {
     const [memory] = this.dirs as [string];

@@ -10,16 +10,11 @@ export interface Micro {
   runtime: string;
   currentReleaseId: string | null;
   httpAuth: boolean;
-  /** The unprivileged host user its instances run as. */
-  uid: number;
   /** Whether the visor records request and response bodies. */
   visor: boolean;
   limits: LimitOverrides;
   createdAt: number;
 }
-
-/** Host users from here up belong to micros, far above the ids distributions give people and services. */
-const FIRST_UID = 100_000;
 
 interface MicroRow {
   id: string;
@@ -29,7 +24,6 @@ interface MicroRow {
   runtime: string;
   current_release_id: string | null;
   http_auth: number;
-  uid: number;
   visor: number;
   memory_bytes: number | null;
   timeout_ms: number | null;
@@ -46,7 +40,6 @@ function toMicro(row: MicroRow): Micro {
     runtime: row.runtime,
     currentReleaseId: row.current_release_id,
     httpAuth: row.http_auth === 1,
-    uid: row.uid,
     visor: row.visor === 1,
     limits: { memoryBytes: row.memory_bytes, timeoutMs: row.timeout_ms, requestBodyBytes: row.request_body_bytes },
     createdAt: row.created_at,
@@ -70,9 +63,6 @@ export class Micros {
       let subdomain = input.name;
       while (this.bySubdomain(subdomain)) subdomain = `${input.name.slice(0, 56)}-${newId(6)}`;
       const now = Date.now();
-      const { uid } = this.db.prepare("SELECT COALESCE(MAX(uid) + 1, ?) AS uid FROM micros").get(FIRST_UID) as {
-        uid: number;
-      };
       const micro: Micro = {
         id: newId(),
         projectId: input.projectId,
@@ -81,17 +71,16 @@ export class Micros {
         runtime: input.runtime,
         currentReleaseId: null,
         httpAuth: false,
-        uid,
         visor: false,
         limits: NO_OVERRIDES,
         createdAt: now,
       };
       this.db
         .prepare(
-          `INSERT INTO micros (id, project_id, name, subdomain, runtime, uid, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO micros (id, project_id, name, subdomain, runtime, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(micro.id, micro.projectId, micro.name, micro.subdomain, micro.runtime, uid, now, now);
+        .run(micro.id, micro.projectId, micro.name, micro.subdomain, micro.runtime, now, now);
       return micro;
     })();
   }

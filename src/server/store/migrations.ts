@@ -131,4 +131,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX requests_by_micro ON requests (micro_id, id);
   ALTER TABLE micros ADD COLUMN visor INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Host users now belong to sandboxes, one per instance, rather than to micros.
+  DROP INDEX micros_by_uid;
+  ALTER TABLE micros DROP COLUMN uid;
+  `,
 ];

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ServerConfig } from "../../config.js";
 import { Cgroups } from "../../sandbox/cgroups.js";
+import { CodeSlots } from "../../sandbox/code-slots.js";
 import { SandboxNetwork } from "../../sandbox/network.js";
 import { checkSandbox } from "../../sandbox/preflight.js";
 import type { Executor } from "../executor.js";
@@ -9,7 +10,11 @@ import { ProcessExecutor } from "./process.js";
 import { SandboxExecutor } from "./sandbox.js";
 
 /** Builds the executor the config asks for, after checking this machine can run it. */
-export async function createExecutor(config: ServerConfig, dataDir: string): Promise<Executor> {
+export async function createExecutor(
+  config: ServerConfig,
+  dataDir: string,
+  onWarmError: (runtime: string, err: unknown) => void,
+): Promise<Executor> {
   const runDir = join(dataDir, "run");
   if (config.sandbox === "none") return new ProcessExecutor(runDir);
   const tools = await checkSandbox(100_000, [dataDir]);
@@ -24,7 +29,11 @@ export async function createExecutor(config: ServerConfig, dataDir: string): Pro
     tools,
     cgroups,
     network,
+    slots: await CodeSlots.open(join(dataDir, "slots"), tools),
+    warmPool: config.warmPool,
+    onWarmError,
     limits: {
+      memoryBytes: config.memoryBytes,
       pids: config.pidsLimit,
       cpuWeight: config.cpuWeight,
       tmpBytes: config.tmpBytes,

@@ -19,7 +19,7 @@ export class ProcessExecutor implements Executor {
     const dir = join(this.runDir, spec.instanceId);
     await mkdir(dir, { recursive: true });
     const socketPath = join(dir, "http.sock");
-    const { file, args } = spec.command({ runtimeDir: spec.runtimeDir, appDir: spec.appDir });
+    const { file, args } = spec.runner.command(spec.runner.runtimeDir);
     const child = spawn(file, args, {
       cwd: spec.appDir,
       // The runner receives the app's environment in its start message; the
@@ -44,6 +44,7 @@ export class ProcessExecutor implements Executor {
     });
     return {
       inside: { appDir: spec.appDir, socketPath },
+      preparedAhead: false,
       socketPath,
       stdout: child.stdout as Readable,
       stderr: child.stderr as Readable,
@@ -53,6 +54,9 @@ export class ProcessExecutor implements Executor {
       kill: () => killGroup("SIGKILL"),
     };
   }
+
+  /** A plain process starts fast enough for development; nothing is kept ahead. */
+  prewarm(): void {}
 
   async close(): Promise<void> {
     await rm(this.runDir, { recursive: true, force: true });

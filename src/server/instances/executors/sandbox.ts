@@ -3,18 +3,22 @@ import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
 import { formatBytes } from "../../../shared/format.js";
-import type { CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
+import type { Cgroup, CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
+import type { CodeSlot, CodeSlots } from "../../sandbox/code-slots.js";
 import { baseMounts, INSIDE } from "../../sandbox/mounts.js";
-import type { SandboxNetwork } from "../../sandbox/network.js";
+import type { InstanceNetwork, SandboxNetwork } from "../../sandbox/network.js";
 import type { SandboxTools } from "../../sandbox/preflight.js";
 import { seccompFilter } from "../../sandbox/seccomp.js";
 import { createTmpDisk } from "../../sandbox/tmp-disk.js";
-import { runCommand } from "../../util/run-command.js";
-import type { Executor, InstanceProcess, LaunchSpec } from "../executor.js";
+import { UidRange } from "../../sandbox/uids.js";
+import { unmountUnder } from "../../sandbox/unmount.js";
+import { newId } from "../../store/ids.js";
+import type { Executor, InstanceProcess, LaunchSpec, RunnerSpec } from "../executor.js";
 import { waitForExit } from "./wait-for-exit.js";
+import { type Warm, WarmPool } from "./warm-pool.js";
 
 /** Limits every instance gets alike; memory is per micro and comes with each launch. */
-export interface SandboxLimits extends Omit<CgroupLimits, "memoryBytes"> {
+export interface SandboxLimits extends CgroupLimits {
   tmpBytes: number;
 }
 
@@ -23,48 +27,118 @@ export interface SandboxOptions {
   tools: SandboxTools;
   cgroups: Cgroups;
   network: SandboxNetwork;
+  slots: CodeSlots;
+  /** Defaults for a sandbox made ahead of need; its memory limit changes to its micro's when assigned. */
   limits: SandboxLimits;
+  /** Sandboxes kept started per runtime, waiting for a micro (0: every sandbox is made on demand). */
+  warmPool: number;
+  /** Where a failure to prepare a sandbox ahead of need is reported. */
+  onWarmError(runtime: string, err: unknown): void;
 }
 
 const OOM_POLL_MS = 250;
+
+/** Host user ids for sandboxes: above the range distributions hand out, and above user namespaces' usual maps. */
+const FIRST_UID = 200_000;
+const UID_COUNT = 65_536;
 
 // Joins the instance's cgroups before anything of the instance runs, then becomes the sandbox.
 const ENTER_CGROUPS = 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset CGROUP_PROCS; exec "$@"';
 
 /**
- * Runs each instance in a bubblewrap sandbox inside its own cgroups, as the
- * micro's own unprivileged host user: new user, PID, mount, network, IPC, UTS
- * and cgroup namespaces; a read-only root with only /usr and a few /etc files;
- * the release read-only at /app; a private /tmp; no capabilities, no new
+ * Runs each instance in a bubblewrap sandbox inside its own cgroups, as a host
+ * user of its own: new user, PID, mount, network, IPC, UTS and cgroup
+ * namespaces; a read-only root with only /usr and a few /etc files; the
+ * release read-only at /app; a private /tmp; no capabilities, no new
  * privileges, no nested user namespaces.
+ *
+ * Making a sandbox (cgroups, network namespace, /tmp disk, bubblewrap, the
+ * runner's own start) takes longer than most apps take to load, so a few are
+ * made per runtime before any request needs them, with an empty /app. A launch
+ * takes one, binds the release's code into it and sends the runner its app. A
+ * sandbox serves one instance of one micro and is never reused.
  */
 export class SandboxExecutor implements Executor {
   readonly name = "bubblewrap";
 
   private readonly seccomp = seccompFilter();
   private readonly teardowns = new Set<Promise<void>>();
+  private readonly uids = new UidRange(FIRST_UID, UID_COUNT);
+  private readonly runners = new Map<string, RunnerSpec>();
+  private readonly pool: WarmPool<Sandbox>;
 
-  constructor(private readonly options: SandboxOptions) {}
+  constructor(private readonly options: SandboxOptions) {
+    this.pool = new WarmPool(
+      options.warmPool,
+      (runtime) => this.prepare(this.runners.get(runtime) as RunnerSpec),
+      options.onWarmError,
+    );
+  }
+
+  prewarm(runners: readonly RunnerSpec[]): void {
+    for (const runner of runners) this.runners.set(runner.runtime, runner);
+    this.pool.keep(runners.map((runner) => runner.runtime));
+  }
 
   async launch(spec: LaunchSpec): Promise<InstanceProcess> {
-    const { tools, limits } = this.options;
-    const dir = join(this.options.runDir, spec.instanceId);
-    const socketDir = join(dir, "sock");
-    await mkdir(socketDir, { recursive: true });
-    await chown(socketDir, spec.uid, spec.uid);
-    await chmod(socketDir, 0o700);
-    const cgroup = await this.options.cgroups.create(spec.instanceId, { ...limits, memoryBytes: spec.memoryBytes });
-    const network = await this.options.network.attach().catch(async (err: unknown) => {
-      await cgroup.destroy();
+    const warm = await this.pool.take(spec.runner.runtime);
+    const sandbox = warm ?? (await this.prepare(spec.runner));
+    try {
+      await sandbox.assign(spec.appDir, spec.memoryBytes);
+    } catch (err) {
+      await sandbox.discard();
       throw err;
-    });
-    const tmp = await createTmpDisk(tools, dir, limits.tmpBytes, spec.uid).catch(async (err: unknown) => {
-      await cgroup.destroy();
-      await network.release();
-      throw err;
-    });
+    }
+    return { ...sandbox.process, preparedAhead: warm !== undefined };
+  }
 
-    const { file, args } = spec.command({ runtimeDir: INSIDE.runtime, appDir: INSIDE.app });
+  /** Makes a sandbox with the runtime's runner started in it, waiting for its app. */
+  private async prepare(runner: RunnerSpec): Promise<Sandbox> {
+    const { tools, limits } = this.options;
+    const name = newId(10);
+    const dir = join(this.options.runDir, name);
+    const uid = this.uids.take();
+    const acquired: (() => Promise<void>)[] = [async () => this.uids.give(uid)];
+    const undo = async () => {
+      for (const release of acquired.reverse()) await release();
+    };
+    try {
+      const socketDir = join(dir, "sock");
+      await mkdir(socketDir, { recursive: true });
+      acquired.push(() => rm(dir, { recursive: true, force: true }));
+      await chown(socketDir, uid, uid);
+      await chmod(socketDir, 0o700);
+      const slot = await this.options.slots.create(name, join(dir, "stage"));
+      acquired.push(() => slot.release());
+      const cgroup = await this.options.cgroups.create(name, limits);
+      acquired.push(() => cgroup.destroy());
+      const network = await this.options.network.attach();
+      acquired.push(() => network.release());
+      const tmp = await createTmpDisk(tools, dir, limits.tmpBytes, uid);
+      acquired.push(() => tmp.release());
+      return this.start(runner, { uid, socketDir, slotDir: slot.dir, tmpDir: tmp.dir, cgroup, network }, slot, undo);
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+  }
+
+  private start(
+    runner: RunnerSpec,
+    parts: {
+      uid: number;
+      socketDir: string;
+      slotDir: string;
+      tmpDir: string;
+      cgroup: Cgroup;
+      network: InstanceNetwork;
+    },
+    slot: CodeSlot,
+    undo: () => Promise<void>,
+  ): Sandbox {
+    const { tools } = this.options;
+    const { uid, cgroup } = parts;
+    const { file, args } = runner.command(INSIDE.runtime);
     const bwrapArgs = [
       "--unshare-all",
       // The network namespace is the one nsenter joined, with its veth to the host.
@@ -74,17 +148,18 @@ export class SandboxExecutor implements Executor {
       "--die-with-parent",
       "--new-session",
       ...baseMounts(),
+      // Empty until the sandbox is assigned; the release then arrives here through the slot's propagation.
       "--ro-bind",
-      spec.appDir,
+      parts.slotDir,
       INSIDE.app,
       "--ro-bind",
-      spec.runtimeDir,
+      runner.runtimeDir,
       INSIDE.runtime,
       "--bind",
-      socketDir,
+      parts.socketDir,
       INSIDE.run,
       "--bind",
-      tmp.dir,
+      parts.tmpDir,
       INSIDE.tmp,
       "--size",
       String(64 * 1024 * 1024),
@@ -117,23 +192,28 @@ export class SandboxExecutor implements Executor {
       file,
       ...args,
     ];
-    const privileges = [
-      `--reuid=${spec.uid}`,
-      `--regid=${spec.uid}`,
-      "--clear-groups",
-      "--inh-caps=-all",
-      "--bounding-set=-all",
+    const privileges = [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
+    const chain = [
+      tools.nsenter,
+      `--net=${parts.network.nsPath}`,
+      tools.setpriv,
+      ...privileges,
+      tools.bwrap,
+      ...bwrapArgs,
     ];
-    const chain = [tools.nsenter, `--net=${network.nsPath}`, tools.setpriv, ...privileges, tools.bwrap, ...bwrapArgs];
     const child = spawn("/bin/sh", ["-c", ENTER_CGROUPS, "micros-sandbox", ...chain], {
       cwd: "/",
       env: { CGROUP_PROCS: cgroup.procsFiles.join(" "), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
     });
     (child.stdio as unknown as Writable[])[5]?.end(this.seccomp);
+    // A sandbox discarded before it had an instance has nobody listening on its pipes when they break.
+    for (const stream of child.stdio) stream?.on("error", () => {});
 
     const innerPid = readChildPid(child.stdio[4] as Readable);
     let outOfMemory = false;
+    let memoryBytes = this.options.limits.memoryBytes;
+    let alive = true;
     const kill = () => {
       innerPid.then((pid) => signal(pid ?? child.pid, "SIGKILL"));
     };
@@ -145,24 +225,21 @@ export class SandboxExecutor implements Executor {
       }
     }, OOM_POLL_MS);
     const exited = waitForExit(child).then(async (status) => {
+      alive = false;
       clearInterval(oomWatch);
       outOfMemory ||= (await cgroup.oomKills()) > 0;
       await cgroup.destroy();
       // Every process is gone: report the exit now, and let the slower teardown finish behind it.
-      const teardown = (async () => {
-        await network.release();
-        await tmp.release();
-        await rm(dir, { recursive: true, force: true });
-      })();
+      const teardown = undo();
       this.teardowns.add(teardown);
       teardown.finally(() => this.teardowns.delete(teardown));
-      const reason = outOfMemory ? `ran out of memory (the limit is ${formatBytes(spec.memoryBytes)})` : undefined;
+      const reason = outOfMemory ? `ran out of memory (the limit is ${formatBytes(memoryBytes)})` : undefined;
       return reason ? { ...status, reason } : status;
     });
 
-    return {
+    const process: Omit<InstanceProcess, "preparedAhead"> = {
       inside: { appDir: INSIDE.app, socketPath: join(INSIDE.run, "http.sock") },
-      socketPath: join(socketDir, "http.sock"),
+      socketPath: join(parts.socketDir, "http.sock"),
       stdout: child.stdout as Readable,
       stderr: child.stderr as Readable,
       control: child.stdio[3] as Duplex,
@@ -177,28 +254,45 @@ export class SandboxExecutor implements Executor {
       },
       kill,
     };
+    return {
+      process,
+      get alive() {
+        return alive;
+      },
+      async assign(appDir, bytes) {
+        memoryBytes = bytes;
+        await Promise.all([cgroup.setMemory(bytes), slot.fill(appDir)]);
+      },
+      async discard() {
+        kill();
+        await exited;
+      },
+    };
   }
 
   async close(): Promise<void> {
+    await this.pool.close();
     await Promise.all(this.teardowns);
     await this.options.cgroups.close();
     await this.options.network.close();
+    await this.options.slots.close();
     await rm(this.options.runDir, { recursive: true, force: true });
   }
 
   async cleanup(): Promise<void> {
     await this.options.cgroups.removeAll();
     // /tmp disks a crashed server left mounted: unmount before removing the folder.
-    const mounts = await readFile("/proc/self/mountinfo", "utf8");
-    for (const line of mounts.split("\n")) {
-      const point = line.split(" ")[4];
-      if (point?.startsWith(`${this.options.runDir}/`)) {
-        await runCommand(this.options.tools.umount, ["-l", point], { cwd: "/", env: {}, timeoutMs: 30_000 });
-      }
-    }
+    await unmountUnder(this.options.runDir, this.options.tools.umount);
     await rm(this.options.runDir, { recursive: true, force: true });
     await mkdir(this.options.runDir, { recursive: true, mode: 0o711 });
   }
+}
+
+/** A sandbox with its runner started, before and after it is given a micro's code. */
+interface Sandbox extends Warm {
+  readonly process: Omit<InstanceProcess, "preparedAhead">;
+  /** Binds the release at /app and sets the micro's memory limit. */
+  assign(appDir: string, memoryBytes: number): Promise<void>;
 }
 
 /** Killing the sandbox's PID 1 tears down its whole PID namespace at once. */
