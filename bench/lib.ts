@@ -1,5 +1,6 @@
 /** Shared pieces of the benchmarks: a real server in a temp dir, a micro from a folder, timing helpers. */
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { chmod, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { createServer } from "node:net";
@@ -7,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-const BIN = join(ROOT, "bin", "micros.js");
+export const BIN = join(ROOT, "bin", "micros.js");
 
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -109,6 +110,19 @@ export async function startServer(flags: string[] = []): Promise<BenchServer> {
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether this version of `micros server` takes an option (benchmarks pin settings that not every version has). */
+export function serverHasOption(name: string): boolean {
+  return execFileSync(process.execPath, [BIN, "server", "--help"], { encoding: "utf8" }).includes(name);
+}
+
+/**
+ * Milliseconds a process's main thread has spent on a CPU so far, kernel time included: where Node and nginx do
+ * their request work (/proc/<pid>/stat counts every thread, but in 10 ms ticks).
+ */
+export function cpuMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
 }
 
 /** The id `micros new` recorded in a micro's folder. */

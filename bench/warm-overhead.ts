@@ -16,12 +16,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { freePort, microId, startServer, stats, timeToFirstByte, writeResult } from "./lib.js";
+import { cpuMs, freePort, microId, serverHasOption, startServer, stats, timeToFirstByte, writeResult } from "./lib.js";
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -67,23 +67,48 @@ async function sequential(target: Target, agent: Agent, count: number): Promise<
   return times;
 }
 
-/** Requests per second with CONNECTIONS connections for `seconds`. */
-async function throughput(target: Target, seconds: number): Promise<number> {
-  const result = await autocannon({
-    url: target.socketPath ? "http://localhost/" : `http://127.0.0.1:${target.port}/`,
-    ...(target.socketPath ? { socketPath: target.socketPath } : {}),
-    headers: { host: target.host },
-    connections: CONNECTIONS,
-    duration: seconds,
+interface Rate {
+  reqPerSec: number;
+  /** CPU per request, in µs, of the daemon and of nginx. */
+  daemonUs: number;
+  nginxUs: number;
+}
+
+/** Requests per second with CONNECTIONS connections for `seconds`, and what each request cost the proxies' CPU. */
+async function throughput(target: Target, seconds: number, pids: { daemon: number; nginx: number }): Promise<Rate> {
+  const daemon = cpuMs(pids.daemon);
+  const nginx = cpuMs(pids.nginx);
+  let firstError: unknown;
+  const result = await new Promise<autocannon.Result>((done, fail) => {
+    const run = autocannon(
+      {
+        url: target.socketPath ? "http://localhost/" : `http://127.0.0.1:${target.port}/`,
+        ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+        headers: { host: target.host },
+        connections: CONNECTIONS,
+        duration: seconds,
+      },
+      (err, result) => (err ? fail(err) : done(result)),
+    );
+    run.on("reqError", (err) => {
+      firstError ??= err;
+    });
   });
   if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`${target.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+    throw new Error(`${target.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`, {
+      cause: firstError,
+    });
   }
-  return result.requests.total / result.duration;
+  const perRequest = (ms: number) => (ms * 1000) / result.requests.total;
+  return {
+    reqPerSec: result.requests.total / result.duration,
+    daemonUs: perRequest(cpuMs(pids.daemon) - daemon),
+    nginxUs: perRequest(cpuMs(pids.nginx) - nginx),
+  };
 }
 
 /** nginx as a plain reverse proxy to the instance's socket, one process, keep-alive upstream connections. */
-async function startNginx(socketPath: string): Promise<{ port: number; close(): Promise<void> }> {
+async function startNginx(socketPath: string): Promise<{ port: number; pid: number; close(): Promise<void> }> {
   if (!existsSync(NGINX)) throw new Error("this benchmark needs nginx: apt-get install nginx");
   const dir = await mkdtemp(join(tmpdir(), "micros-bench-nginx-"));
   const port = await freePort();
@@ -107,9 +132,12 @@ http {
   upstream instance {
     server unix:${socketPath};
     keepalive 64;
+    keepalive_requests 1000000;
   }
   server {
     listen 127.0.0.1:${port};
+    # As the gateway does: a kept-alive connection is never closed after some number of requests.
+    keepalive_requests 1000000;
     location / {
       proxy_pass http://instance;
       proxy_http_version 1.1;
@@ -130,6 +158,7 @@ http {
   await timeToFirstByte(port, "nginx", "/", true);
   return {
     port,
+    pid: child.pid as number,
     async close() {
       child.kill("SIGTERM");
       await exited;
@@ -138,19 +167,32 @@ http {
   };
 }
 
-/** The host-side socket the instance serves on: `<data-dir>/run/<instance>/sock/http.sock` in the sandbox. */
-async function instanceSocket(runDir: string, instanceId: string): Promise<string> {
-  for (const path of [join(runDir, instanceId, "sock", "http.sock"), join(runDir, instanceId, "http.sock")]) {
-    if (existsSync(path)) return path;
+/**
+ * The host-side socket the instance serves on: `<data-dir>/run/<sandbox>/sock/http.sock` in the sandbox
+ * (`run/<instance>/http.sock` without one). Sandboxes prepared ahead have none until they are given an app, so
+ * with one micro awake exactly one exists.
+ */
+async function instanceSocket(runDir: string): Promise<string> {
+  const found: string[] = [];
+  for (const name of await readdir(runDir)) {
+    for (const path of [join(runDir, name, "sock", "http.sock"), join(runDir, name, "http.sock")]) {
+      if (existsSync(path)) found.push(path);
+    }
   }
-  throw new Error(`no socket found for instance ${instanceId} under ${runDir}`);
+  if (found.length !== 1) throw new Error(`expected one instance socket under ${runDir}, found ${found.length}`);
+  return found[0] as string;
 }
 
 const rotate = <T>(items: T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length] as T);
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
 // Long idle timeout: the direct and nginx turns do not count as traffic, and the instance must stay the same one.
-const server = await startServer(["--idle-timeout", "1h"]);
+// One instance per micro, so the gateway's 64 connections reach the same single app process as the others' do.
+const server = await startServer([
+  "--idle-timeout",
+  "1h",
+  ...(serverHasOption("--max-instances") ? ["--max-instances", "1"] : []),
+]);
 let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 try {
   const dir = await server.deploy("examples/express-hello", "warm");
@@ -160,7 +202,7 @@ try {
   const { micro } = await server.api<{ micro: { instances: { id: string }[] } }>(`/v1/micros/${id}`);
   const [instance] = micro.instances;
   if (!instance || micro.instances.length !== 1) throw new Error("expected exactly one instance");
-  const socketPath = await instanceSocket(join(server.dataDir, "run"), instance.id);
+  const socketPath = await instanceSocket(join(server.dataDir, "run"));
   nginx = await startNginx(socketPath);
   const targets: Target[] = [
     { name: "direct", host: "warm.localhost", socketPath },
@@ -170,7 +212,8 @@ try {
 
   const agents = new Map(targets.map((target) => [target.name, new Agent({ keepAlive: true, maxSockets: 1 })]));
   const times = new Map(targets.map((target) => [target.name, [] as number[]]));
-  const rates = new Map(targets.map((target) => [target.name, [] as number[]]));
+  const rates = new Map(targets.map((target) => [target.name, [] as Rate[]]));
+  const pids = { daemon: server.pid, nginx: nginx.pid };
   for (const target of targets) await sequential(target, agents.get(target.name) as Agent, WARMUP);
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of rotate(targets, round)) {
@@ -179,9 +222,11 @@ try {
     }
   }
   for (const agent of agents.values()) agent.destroy();
-  for (const target of targets) await throughput(target, 1);
+  for (const target of targets) await throughput(target, 1, pids);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const target of rotate(targets, round)) rates.get(target.name)?.push(await throughput(target, DURATION_S));
+    for (const target of rotate(targets, round)) {
+      rates.get(target.name)?.push(await throughput(target, DURATION_S, pids));
+    }
   }
 
   // The instance served every variant: had it been replaced, the direct and nginx figures would be of a dead socket.
@@ -189,11 +234,17 @@ try {
   if (after.micro.instances[0]?.id !== instance.id) throw new Error("the instance changed during the run");
 
   const latency = Object.fromEntries(targets.map(({ name }) => [name, stats(times.get(name) as number[])]));
-  const reqPerSec = Object.fromEntries(
-    targets.map(({ name }) => {
-      const values = rates.get(name) as number[];
-      return [name, Math.round(values.reduce((sum, value) => sum + value, 0) / values.length)];
-    }),
+  const mean = (name: string, pick: (rate: Rate) => number) => {
+    const values = (rates.get(name as Target["name"]) as Rate[]).map(pick);
+    return values.reduce((sum, value) => sum + value, 0) / values.length;
+  };
+  const reqPerSec = Object.fromEntries(targets.map(({ name }) => [name, Math.round(mean(name, (r) => r.reqPerSec))]));
+  // The daemon spends CPU on every variant (the app's log lines are its to store); nginx only on its own.
+  const cpuUs = Object.fromEntries(
+    targets.map(({ name }) => [
+      name,
+      { daemon: Math.round(mean(name, (r) => r.daemonUs)), nginx: Math.round(mean(name, (r) => r.nginxUs)) },
+    ]),
   );
   const direct = latency.direct as ReturnType<typeof stats>;
   const added = (name: string) => {
@@ -204,6 +255,7 @@ try {
     latency,
     added: { gateway: added("gateway"), nginx: added("nginx") },
     throughput: reqPerSec,
+    cpuPerRequestUs: cpuUs,
   };
   const ratio = {
     addedP50: result.added.nginx.p50 > 0 ? round2(result.added.gateway.p50 / result.added.nginx.p50) : null,
@@ -222,6 +274,10 @@ try {
   );
   console.log(
     `throughput gateway ${reqPerSec.gateway} req/s | nginx ${reqPerSec.nginx} req/s | direct ${reqPerSec.direct} req/s | ratio ${ratio.throughput}`,
+  );
+  const cpu = (name: string) => cpuUs[name] as { daemon: number; nginx: number };
+  console.log(
+    `cpu/request daemon: direct ${cpu("direct").daemon} µs, gateway ${cpu("gateway").daemon} µs | nginx process: ${cpu("nginx").nginx} µs`,
   );
   await writeResult("warm-overhead", {
     scenario: "warm request overhead: gateway and nginx vs the instance's own socket, express-hello in its sandbox",

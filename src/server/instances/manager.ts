@@ -146,8 +146,8 @@ export class InstanceManager {
   /**
    * The instance for one more request. The least-loaded ready instance below its concurrency target takes it at
    * once. When every ready instance is at its target, the request waits for an instance that is starting, or starts
-   * one (up to the micro's maximum): a cold start costs a few hundred ms, while a runner is single-threaded, so
-   * queueing behind a target's worth of CPU-bound requests costs their whole run time; an I/O-bound app seldom
+   * one (up to the micro's maximum): a cold start costs tens to a few hundred ms, while a runner is single-threaded,
+   * so queueing behind a target's worth of CPU-bound requests costs their whole run time; an I/O-bound app seldom
    * reaches the target, so it is seldom made to wait. Only `target` requests wait for each start, so a burst does
    * not all queue on one cold instance. At the maximum (or while starts are failing), the least-loaded instance
    * takes the request over its target.

@@ -5,14 +5,23 @@ const MAX_LINE = 16 * 1024;
 /** Lines kept per micro; older ones are trimmed as new ones arrive. */
 const KEEP_PER_MICRO = 10_000;
 const TRIM_EVERY = 500;
+/**
+ * Lines wait this long to be written together: a transaction costs ~70 µs whatever it holds, a line ~5 µs, and an
+ * app that logs every request (most do) cost the daemon one transaction per request. Readers flush first.
+ */
+const FLUSH_DELAY_MS = 50;
+/** ...or as soon as this many are waiting. */
+const FLUSH_AT = 1000;
 
 /**
  * Collects log lines from instances and the platform, writes them to the store
- * in batches (one transaction per tick, not per line) and tells followers.
+ * in batches (one transaction per FLUSH_DELAY_MS, not per line) and tells followers.
  */
 export class LogSink {
   private pending: NewLogLine[] = [];
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private soon = false;
+  private readonly flushLater = () => this.flush();
   private readonly written = new Map<string, number>();
   private readonly events = new EventEmitter();
   private readonly forgotten = new Set<string>();
@@ -33,9 +42,11 @@ export class LogSink {
     const text =
       message.length > MAX_LINE ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]` : message;
     this.pending.push({ microId, ts: Date.now(), source, instanceId, message: text });
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    if (this.pending.length < FLUSH_AT) {
+      this.timer ??= setTimeout(this.flushLater, FLUSH_DELAY_MS).unref();
+    } else if (!this.soon) {
+      this.soon = true;
+      setImmediate(this.flushLater);
     }
   }
 
@@ -45,7 +56,9 @@ export class LogSink {
   }
 
   flush(): void {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.soon = false;
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];

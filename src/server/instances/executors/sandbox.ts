@@ -100,7 +100,7 @@ export class SandboxExecutor implements Executor {
     const uid = this.uids.take();
     const acquired: (() => Promise<void>)[] = [async () => this.uids.give(uid)];
     const undo = async () => {
-      for (const release of acquired.reverse()) await release();
+      for (const release of [...acquired].reverse()) await release();
     };
     try {
       const socketDir = join(dir, "sock");
