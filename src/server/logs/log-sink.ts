@@ -1,27 +1,21 @@
 import { EventEmitter } from "node:events";
 import type { LogLine, LogSource, Logs, NewLogLine } from "../store/logs.js";
+import { WriteBatch } from "../util/write-batch.js";
 
 const MAX_LINE = 16 * 1024;
 /** Lines kept per micro; older ones are trimmed as new ones arrive. */
 const KEEP_PER_MICRO = 10_000;
 const TRIM_EVERY = 500;
-/**
- * Lines wait this long to be written together: a transaction costs ~70 µs whatever it holds, a line ~5 µs, and an
- * app that logs every request (most do) cost the daemon one transaction per request. Readers flush first.
- */
+/** Lines are written together at most this late (most apps log a line per request), or 1000 at a time. */
 const FLUSH_DELAY_MS = 50;
-/** ...or as soon as this many are waiting. */
 const FLUSH_AT = 1000;
 
 /**
  * Collects log lines from instances and the platform, writes them to the store
- * in batches (one transaction per FLUSH_DELAY_MS, not per line) and tells followers.
+ * in batches (not one transaction per line) and tells followers.
  */
 export class LogSink {
-  private pending: NewLogLine[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private soon = false;
-  private readonly flushLater = () => this.flush();
+  private readonly batch = new WriteBatch<NewLogLine>(FLUSH_DELAY_MS, FLUSH_AT, (lines) => this.store(lines));
   private readonly written = new Map<string, number>();
   private readonly events = new EventEmitter();
   private readonly forgotten = new Set<string>();
@@ -33,7 +27,7 @@ export class LogSink {
   /** Drops what is pending for a deleted micro and ignores whatever still comes for it. */
   forget(microId: string): void {
     this.forgotten.add(microId);
-    this.pending = this.pending.filter((line) => line.microId !== microId);
+    this.batch.drop((line) => line.microId === microId);
     this.written.delete(microId);
   }
 
@@ -41,13 +35,7 @@ export class LogSink {
     if (this.forgotten.has(microId)) return;
     const text =
       message.length > MAX_LINE ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]` : message;
-    this.pending.push({ microId, ts: Date.now(), source, instanceId, message: text });
-    if (this.pending.length < FLUSH_AT) {
-      this.timer ??= setTimeout(this.flushLater, FLUSH_DELAY_MS).unref();
-    } else if (!this.soon) {
-      this.soon = true;
-      setImmediate(this.flushLater);
-    }
+    this.batch.add({ microId, ts: Date.now(), source, instanceId, message: text });
   }
 
   /** Something the platform itself has to say about a micro (a crash, a deploy). */
@@ -56,12 +44,10 @@ export class LogSink {
   }
 
   flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.soon = false;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
+    this.batch.flush();
+  }
+
+  private store(batch: NewLogLine[]): void {
     let stored: LogLine[];
     try {
       stored = this.logs.append(batch);

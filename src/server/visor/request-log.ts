@@ -1,4 +1,5 @@
 import type { RequestRecord, Requests } from "../store/requests.js";
+import { WriteBatch } from "../util/write-batch.js";
 
 /** Requests kept per micro, and for how long: the visor must not grow without end. */
 export const VISOR_KEEP = 1000;
@@ -9,13 +10,8 @@ export const VISOR_BODY_CAP = 64 * 1024;
 export const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "x-api-key", "cookie"]);
 
 const TRIM_EVERY = 100;
-/**
- * Records wait this long to be written together: a transaction costs ~70 µs whatever it holds, one record ~5 µs,
- * and a write per request (what one connection sending requests one by one gets) doubled the gateway's latency.
- * Readers flush first, so nothing is missed; a crash loses at most this window.
- */
+/** Records are written together at most this late (a crash loses at most this window), or 1000 at a time. */
 const FLUSH_DELAY_MS = 100;
-/** ...or as soon as this many are waiting, so a burst neither waits nor piles up. */
 const FLUSH_AT = 1000;
 
 /** A request's headers as name/value pairs, without the secret ones. */
@@ -28,16 +24,10 @@ export function recordableHeaders(raw: readonly string[]): [string, string][] {
   return pairs;
 }
 
-/**
- * Collects the gateway's request records and writes them in batches, one
- * transaction per FLUSH_DELAY_MS, off the request's own path.
- */
+/** Collects the gateway's request records and writes them in batches, off the request's own path. */
 export class RequestLog {
-  private pending: RequestRecord[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private soon = false;
+  private readonly batch = new WriteBatch<RequestRecord>(FLUSH_DELAY_MS, FLUSH_AT, (records) => this.store(records));
   private readonly written = new Map<string, number>();
-  private readonly flushLater = () => this.flush();
 
   constructor(
     private readonly requests: Requests,
@@ -45,22 +35,14 @@ export class RequestLog {
   ) {}
 
   record(record: RequestRecord): void {
-    this.pending.push(record);
-    if (this.pending.length < FLUSH_AT) {
-      this.timer ??= setTimeout(this.flushLater, FLUSH_DELAY_MS).unref();
-    } else if (!this.soon) {
-      this.soon = true;
-      setImmediate(this.flushLater);
-    }
+    this.batch.add(record);
   }
 
   flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.soon = false;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
+    this.batch.flush();
+  }
+
+  private store(batch: RequestRecord[]): void {
     let stored = batch;
     try {
       this.requests.append(batch);
