@@ -1,6 +1,6 @@
 /**
  * Serves the app's `require("<dependency>")` from the vendor bundle the
- * platform built at deploy (src/server/runtimes/node-vendor.ts), with its V8
+ * platform built at deploy (runtimes/build/vendor-bundle.mts), with its V8
  * code cache: one read and no compiling instead of resolving, reading and
  * compiling each package file by file. Only the app's own files are served from
  * it; a dependency requiring another gets it from inside the bundle already.

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { buildVendorBundle } from "../../src/server/runtimes/node-vendor.js";
+import { buildVendorBundle } from "../../runtimes/build/vendor-bundle.mjs";
 
 const run = promisify(execFile);
 const VENDOR_RUNNER = join(import.meta.dirname, "..", "..", "runtimes", "node", "vendor.mts");

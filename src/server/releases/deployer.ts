@@ -1,36 +1,54 @@
-import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import * as tar from "tar";
 import type { DeployEvent } from "../../shared/api.js";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
+import { exists } from "../../shared/exists.js";
 import { formatBytes } from "../../shared/format.js";
+import type { Build, BuildOwner, Builds } from "../builds/builds.js";
+import { readBack } from "../builds/read-back.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
-import type { InstallResult } from "../runtimes/runtime.js";
+import type { InstallKind, Runtime } from "../runtimes/runtime.js";
 import type { Micro } from "../store/micros.js";
 import type { Release } from "../store/releases.js";
 import type { Store } from "../store/store.js";
-import { extractArchive, verifyArchive } from "./archive.js";
-import { composeFromBase, reuseInstalled, sameDependencies, takeChanges } from "./compose.js";
+import { reuseInstalled, sameDependencies } from "./compose.js";
+import { InstallCache } from "./install-cache.js";
 import { buildManifest, type FileManifest, manifestFile, readManifest, writeManifest } from "./manifest.js";
 import { receiveUpload } from "./upload.js";
 
-function describeInstall(kind: InstallResult["kind"]): string {
+function describeInstall(kind: InstallKind): string {
   if (kind === "none") return "";
   if (kind === "reused") return ", dependencies unchanged";
   if (kind === "cached") return ", dependencies from the install cache";
   return `, dependencies installed with ${kind}`;
 }
 
-/** Bytes in the files under `dir` (links not followed). */
-async function diskUsage(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await lstat(join(entry.parentPath, entry.name))).size;
+/**
+ * What one release's code may be, checked on the archive's listing before it is unpacked and again when the
+ * unpacked code is read back: the count keeps an upload of countless tiny files from tying up a build, and
+ * the depth and lengths keep every path usable on any filesystem.
+ */
+const CODE_ENTRIES = 30_000;
+const CODE_DEPTH = 64;
+const NAME_BYTES = 255;
+const PATH_BYTES = 1024;
+/** What installers write is bounded by bytes and the build's disk; these only stop a pathological tree. */
+const INSTALLED_ENTRIES = 1_000_000;
+const INSTALLED_DEPTH = 256;
+
+/** An entry that is a link or a folder would be followed at every start: only a regular file is served. */
+async function checkEntry(appDir: string, entry: string): Promise<void> {
+  const stats = await lstat(join(appDir, entry));
+  if (!stats.isFile()) {
+    throw new MicrosError(
+      "ERR_MISSING_ENTRY",
+      `The entry file ${entry} is ${stats.isSymbolicLink() ? "a link" : "not a regular file"}; make it a file of its own.`,
+    );
   }
-  return total;
 }
 
 /** Where a release's code and dependencies live on the host. */
@@ -43,10 +61,10 @@ export interface DeployerOptions {
   runtimes: RuntimeRegistry;
   instances: InstanceManager;
   logs: LogSink;
+  builds: Builds;
   dataDir: string;
   maxUploadBytes: number;
   maxCodeBytes: number;
-  installTimeoutMs: number;
   keepReleases: number;
 }
 
@@ -56,12 +74,18 @@ export interface DeployResult {
 }
 
 /**
- * Turns an uploaded archive into a live release: receive, verify, unpack,
- * install dependencies, and only then switch the micro over in one
- * transaction. Any failure leaves the previous release serving.
+ * Turns an uploaded archive into a live release. Nothing of the tenant's is
+ * read or run on the host: the upload goes onto a build's own disk, the build
+ * sandbox unpacks it and installs its dependencies, and the deployer reads the
+ * finished tree back, checking every path without following links out of it.
+ * Only then is the micro switched over, in one transaction. Any failure leaves
+ * the previous release serving.
  */
 export class Deployer {
   private readonly busy = new Set<string>();
+  /** Deploys in progress, to cancel when the server stops. */
+  private readonly running = new Map<AbortController, Promise<unknown>>();
+  private closing = false;
 
   constructor(private readonly options: DeployerOptions) {}
 
@@ -75,6 +99,8 @@ export class Deployer {
     declaredLength: number | undefined,
     progress: (event: DeployEvent) => void = () => {},
   ): Promise<DeployResult> {
+    if (this.closing)
+      throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping; deploy again once it is back.");
     if (this.busy.has(micro.id)) {
       throw new MicrosError(
         "ERR_DEPLOY_IN_PROGRESS",
@@ -82,72 +108,77 @@ export class Deployer {
       );
     }
     this.busy.add(micro.id);
+    const controller = new AbortController();
+    const work = this.build(micro, body, declaredLength, progress, controller.signal);
+    this.running.set(
+      controller,
+      work.catch(() => {}),
+    );
+    try {
+      return await work;
+    } finally {
+      this.running.delete(controller);
+      this.busy.delete(micro.id);
+    }
+  }
+
+  private async build(
+    micro: Micro,
+    body: Readable,
+    declaredLength: number | undefined,
+    progress: (event: DeployEvent) => void,
+    signal: AbortSignal,
+  ): Promise<DeployResult> {
     const { store, logs } = this.options;
     const releaseId = store.releases.newId();
-    const upload = join(this.options.dataDir, "uploads", `${releaseId}.tar.gz`);
-    const building = `${this.releaseDir(micro.id, releaseId)}.building`;
+    const target = this.releaseDir(micro.id, releaseId);
+    const building = `${target}.building`;
+    let build: Build | undefined;
     try {
-      await mkdir(join(this.options.dataDir, "uploads"), { recursive: true });
+      const runtime = this.options.runtimes.get(micro.runtime);
+      build = await this.options.builds.open(this.ownerOf(micro), signal);
       progress({
         event: "received",
-        bytes: await receiveUpload(body, upload, this.options.maxUploadBytes, declaredLength),
+        bytes: await receiveUpload(body, build.uploadFile, this.options.maxUploadBytes, declaredLength),
       });
-      const stats = await verifyArchive(upload, this.options.maxCodeBytes);
-      let codeBytes = 0;
-      await mkdir(building, { recursive: true });
-      await extractArchive(upload, building);
-      const runtime = this.options.runtimes.get(micro.runtime);
-      const changes = await takeChanges(building);
-      const base = changes ? await this.baseRelease(micro.id, changes.base) : undefined;
-      if (changes && base) {
-        const uploaded = await buildManifest(building, runtime.installedDir);
-        await composeFromBase(building, base.dir, base.manifest, uploaded, changes.deleted);
-      }
+      // A build may open a kept release by its id (to complete an upload of changes), never list them.
+      const microReleases = join(this.options.dataDir, "releases", micro.id);
+      const unpacked = await build.unpack(
+        {
+          entries: CODE_ENTRIES,
+          depth: CODE_DEPTH,
+          nameBytes: NAME_BYTES,
+          pathBytes: PATH_BYTES,
+          codeBytes: this.options.maxCodeBytes,
+        },
+        (await exists(microReleases)) ? microReleases : undefined,
+      );
+      await mkdir(microReleases, { recursive: true, mode: 0o711 });
+      const code = await readBack(build.appDir, building, {
+        links: "inside",
+        what: "the code",
+        limits: { entries: CODE_ENTRIES, depth: CODE_DEPTH, bytes: this.options.maxCodeBytes },
+      });
+      const base = unpacked.base ? await this.baseRelease(micro.id, unpacked.base) : undefined;
       const manifest = await buildManifest(building, runtime.installedDir);
-      codeBytes = await diskUsage(building);
-      if (codeBytes > this.options.maxCodeBytes) {
-        throw new MicrosError(
-          "ERR_PAYLOAD_TOO_LARGE",
-          `The code comes to ${formatBytes(codeBytes)}, over the ${formatBytes(this.options.maxCodeBytes)} limit for one release. Leave large files out with .microsignore.`,
-          { details: { limitBytes: this.options.maxCodeBytes } },
-        );
-      }
-      await runtime.findEntry(building);
-      // Unchanged dependency files: the new release shares the base's install instead of running npm or pip.
-      const reused =
-        base !== undefined &&
-        sameDependencies(manifest, base.manifest, runtime.dependencyFiles) &&
-        (await reuseInstalled(base.dir, building, runtime.installedDir));
-      if (!reused) progress({ event: "installing" });
-      const install: InstallResult = reused
-        ? { kind: "reused", output: "" }
-        : await runtime.install(building, {
-            cacheDir: join(this.options.dataDir, "cache", runtime.language),
-            timeoutMs: this.options.installTimeoutMs,
-            onOutput: (text) => progress({ event: "output", text }),
-          });
-      const installed = (await diskUsage(building)) - codeBytes;
-      if (installed > this.options.maxCodeBytes) {
-        throw new MicrosError(
-          "ERR_PAYLOAD_TOO_LARGE",
-          `The installed dependencies take ${formatBytes(installed)}, over the ${formatBytes(this.options.maxCodeBytes)} limit. Drop unused packages or move development tools to devDependencies.`,
-          { details: { limitBytes: this.options.maxCodeBytes, foundBytes: installed } },
-        );
-      }
-      await writeManifest(this.releaseDir(micro.id, releaseId), manifest);
-      await rename(building, this.releaseDir(micro.id, releaseId));
+      await checkEntry(building, await runtime.findEntry(building));
+      const install = await this.install(micro, runtime, build, building, manifest, base, progress);
+      if (signal.aborted)
+        throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping, so the deploy was cancelled.");
+      await writeManifest(target, manifest);
+      await rename(building, target);
       const release = store.releases.activate({
         id: releaseId,
         microId: micro.id,
-        codeBytes,
+        codeBytes: code.bytes,
         fileCount: Object.keys(manifest).length,
         install: install.kind,
       });
       this.options.instances.retire(micro.id);
       logs.platform(
         micro.id,
-        `release v${release.version} is live (${release.fileCount} files, ${formatBytes(codeBytes)}` +
-          `${changes ? `, ${stats.files} uploaded` : ""}${describeInstall(install.kind)})`,
+        `release v${release.version} is live (${release.fileCount} files, ${formatBytes(code.bytes)}` +
+          `${unpacked.base ? `, ${unpacked.uploaded} uploaded` : ""}${describeInstall(install.kind)})`,
       );
       await this.prune(micro.id);
       return { release, installOutput: install.output };
@@ -155,11 +186,68 @@ export class Deployer {
       const error = toMicrosError(err);
       logs.platform(micro.id, `deploy failed, the previous release keeps serving: ${error.message}`);
       await rm(building, { recursive: true, force: true });
+      await rm(manifestFile(target), { force: true });
       throw error;
     } finally {
-      await rm(upload, { force: true });
-      this.busy.delete(micro.id);
+      await build?.close();
     }
+  }
+
+  /**
+   * Gives the release its dependencies, the cheapest way there is: the base release's own when the dependency
+   * files did not change, the owner's cached install of the same lock file, or an install in the build sandbox.
+   */
+  private async install(
+    micro: Micro,
+    runtime: Runtime,
+    build: Build,
+    building: string,
+    manifest: FileManifest,
+    base: { dir: string; manifest: FileManifest } | undefined,
+    progress: (event: DeployEvent) => void,
+  ): Promise<{ kind: InstallKind; output: string }> {
+    const installedDir = join(building, runtime.installedDir);
+    if (
+      base !== undefined &&
+      sameDependencies(manifest, base.manifest, runtime.dependencyFiles) &&
+      (await reuseInstalled(base.dir, building, runtime.installedDir))
+    )
+      return { kind: "reused", output: "" };
+    const key = await runtime.installKey(building);
+    const cache = new InstallCache(join(this.options.dataDir, "cache", "installs", this.ownerOf(micro).id));
+    const cacheKey = key === undefined ? undefined : cache.key(key);
+    if (cacheKey && (await cache.restore(cacheKey, installedDir))) return { kind: "cached", output: "" };
+    progress({ event: "installing" });
+    const installed = await build.install({ language: runtime.language, python: runtime.interpreter }, (text) =>
+      progress({ event: "output", text }),
+    );
+    const from = join(build.appDir, runtime.installedDir);
+    if (!(await exists(from))) return { kind: installed.kind, output: installed.output };
+    await readBack(from, installedDir, {
+      links: "kept",
+      what: "the installed dependencies",
+      limits: { entries: INSTALLED_ENTRIES, depth: INSTALLED_DEPTH, bytes: this.options.maxCodeBytes },
+    }).catch((err: unknown) => {
+      throw toMicrosError(err).code === "ERR_PAYLOAD_TOO_LARGE"
+        ? new MicrosError(
+            "ERR_PAYLOAD_TOO_LARGE",
+            `The installed dependencies take more than ${formatBytes(this.options.maxCodeBytes)}, the limit. Drop unused packages or move development tools to devDependencies.`,
+            { details: { limitBytes: this.options.maxCodeBytes } },
+          )
+        : err;
+    });
+    if (cacheKey) await cache.store(cacheKey, installedDir);
+    return { kind: installed.kind, output: installed.output };
+  }
+
+  /** Whose build a deploy is: the owner of the micro's project. */
+  private ownerOf(micro: Micro): BuildOwner {
+    const ownerId = this.options.store.projects.byId(micro.projectId)?.ownerId;
+    const serial = ownerId === undefined ? undefined : this.options.store.users.serial(ownerId);
+    if (ownerId === undefined || serial === undefined) {
+      throw new MicrosError("ERR_INTERNAL", `The micro ${micro.name} has no owner.`);
+    }
+    return { id: ownerId, serial };
   }
 
   /** The release an incremental upload builds on, with its files; it must be one of the micro's kept releases. */
@@ -198,15 +286,34 @@ export class Deployer {
     await rm(join(this.options.dataDir, "releases", microId), { recursive: true, force: true });
   }
 
-  /** Removes uploads and half-built releases that a crashed server left behind. */
+  /**
+   * Removes what a server that stopped abruptly left: half-built releases (with their manifests), and the
+   * shared npm and pip caches of earlier versions, which any tenant's install could write.
+   */
   async cleanup(): Promise<void> {
     await rm(join(this.options.dataDir, "uploads"), { recursive: true, force: true });
+    for (const legacy of ["node", "python"]) {
+      await rm(join(this.options.dataDir, "cache", legacy), { recursive: true, force: true });
+    }
     const releases = join(this.options.dataDir, "releases");
-    for (const micro of await readdir(releases).catch(() => [])) {
+    await mkdir(releases, { recursive: true, mode: 0o700 });
+    await chmod(releases, 0o700);
+    for (const micro of await readdir(releases)) {
       for (const entry of await readdir(join(releases, micro))) {
-        if (entry.endsWith(".building")) await rm(join(releases, micro, entry), { recursive: true, force: true });
+        if (entry.endsWith(".building")) {
+          await rm(join(releases, micro, entry), { recursive: true, force: true });
+          await rm(manifestFile(join(releases, micro, entry.slice(0, -".building".length))), { force: true });
+        }
       }
     }
+  }
+
+  /** Cancels every deploy in progress and waits until each has removed what it made. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const controller of this.running.keys()) controller.abort();
+    await Promise.all(this.running.values());
+    await this.options.builds.close();
   }
 
   private async prune(microId: string): Promise<void> {

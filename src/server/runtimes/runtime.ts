@@ -1,8 +1,8 @@
 /**
  * What the platform knows about a language runtime, on the host side: how to
- * find an app's entry, how to install its dependencies into a release, and how
- * to start its runner. The runner itself lives in `runtimes/<language>/` and
- * runs inside the instance.
+ * find an app's entry, which files decide its dependencies, and how to start
+ * its runner. Installing runs in the build sandbox (`runtimes/build/`); the
+ * runner itself lives in `runtimes/<language>/` and runs inside the instance.
  */
 export interface Runtime {
   /** The id users see, e.g. `nodejs20`. */
@@ -14,10 +14,15 @@ export interface Runtime {
   readonly installedDir: string;
   /** Host folder holding the runner. */
   readonly runnerDir: string;
+  /** The interpreter installs and instances run on (Python), or Node's own binary. */
+  readonly interpreter: string;
   /** The entry file (relative to the app's root), or a MicrosError saying what is missing. */
   findEntry(appDir: string): Promise<string>;
-  /** Installs the app's dependencies in place; returns what ran and its output. */
-  install(appDir: string, context: InstallContext): Promise<InstallResult>;
+  /**
+   * What exactly decides the install, when the same text always gives the same install (a lock file), so a
+   * finished install can be reused for it; undefined when it may differ from one install to the next.
+   */
+  installKey(appDir: string): Promise<string | undefined>;
   /**
    * The runner's command line, given where the instance sees the runner. It does not depend on the app: the
    * runner learns its app from the start message, so it can be started before anyone asks for one.
@@ -26,15 +31,3 @@ export interface Runtime {
 }
 
 export type InstallKind = "none" | "npm ci" | "npm install" | "pip install" | "reused" | "cached";
-
-export interface InstallContext {
-  cacheDir: string;
-  timeoutMs: number;
-  /** The tool's output as it comes. */
-  onOutput?: (text: string) => void;
-}
-
-export interface InstallResult {
-  kind: InstallKind;
-  output: string;
-}

@@ -146,6 +146,12 @@ export class Cgroup {
       : counter(join(memory, "memory.oom_control"), "oom_kill");
   }
 
+  /** How many times the pids limit refused a new process or thread. */
+  pidsLimitHits(): Promise<number> {
+    const dir = (this.version === "v2" ? this.dirs[0] : this.dirs[1]) as string;
+    return counter(join(dir, "pids.events"), "max");
+  }
+
   private async pids(): Promise<number[]> {
     const text = await readFile(this.procsFiles[0] as string, "utf8").catch(() => "");
     return text.split("\n").filter(Boolean).map(Number);

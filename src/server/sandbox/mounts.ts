@@ -16,6 +16,8 @@ const ETC_FILES = [
   "/etc/ssl",
   "/etc/ca-certificates",
   "/etc/localtime",
+  // Where Debian's cc, c++ and python links lead: compilers in builds need them.
+  "/etc/alternatives",
 ];
 
 /**

@@ -46,6 +46,17 @@ export class Users {
     return token;
   }
 
+  /**
+   * A small number of the user's own, stable while the user exists: it picks the host user their builds run
+   * as. SQLite's rowid, which a later user may get again only once this one is deleted.
+   */
+  serial(userId: string): number | undefined {
+    const row = this.db.prepare("SELECT rowid AS serial FROM users WHERE id = ?").get(userId) as
+      | { serial: number }
+      | undefined;
+    return row?.serial;
+  }
+
   byToken(token: string): User | undefined {
     const row = this.db
       .prepare("SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id WHERE tokens.hash = ?")

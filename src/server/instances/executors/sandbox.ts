@@ -5,11 +5,12 @@ import type { Duplex, Readable, Writable } from "node:stream";
 import { formatBytes } from "../../../shared/format.js";
 import type { Cgroup, CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
 import type { CodeSlot, CodeSlots } from "../../sandbox/code-slots.js";
+import { sandboxCommand } from "../../sandbox/launch.js";
+import { createTmpDisk } from "../../sandbox/loop-disk.js";
 import { baseMounts, INSIDE } from "../../sandbox/mounts.js";
 import type { InstanceNetwork, SandboxNetwork } from "../../sandbox/network.js";
 import type { SandboxTools } from "../../sandbox/preflight.js";
 import { seccompFilter } from "../../sandbox/seccomp.js";
-import { createTmpDisk } from "../../sandbox/tmp-disk.js";
 import { UidRange } from "../../sandbox/uids.js";
 import { unmountUnder } from "../../sandbox/unmount.js";
 import { newId } from "../../store/ids.js";
@@ -41,9 +42,6 @@ const OOM_POLL_MS = 250;
 /** Host user ids for sandboxes: above the range distributions hand out, and above user namespaces' usual maps. */
 const FIRST_UID = 200_000;
 const UID_COUNT = 65_536;
-
-// Joins the instance's cgroups before anything of the instance runs, then becomes the sandbox.
-const ENTER_CGROUPS = 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset CGROUP_PROCS; exec "$@"';
 
 /**
  * Runs each instance in a bubblewrap sandbox inside its own cgroups, as a host
@@ -192,18 +190,15 @@ export class SandboxExecutor implements Executor {
       file,
       ...args,
     ];
-    const privileges = [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
-    const chain = [
-      tools.nsenter,
-      `--net=${parts.network.nsPath}`,
-      tools.setpriv,
-      ...privileges,
-      tools.bwrap,
-      ...bwrapArgs,
-    ];
-    const child = spawn("/bin/sh", ["-c", ENTER_CGROUPS, "micros-sandbox", ...chain], {
+    const command = sandboxCommand(tools, {
+      uid,
+      procsFiles: cgroup.procsFiles,
+      netns: parts.network.nsPath,
+      bwrapArgs,
+    });
+    const child = spawn(command.file, command.args, {
       cwd: "/",
-      env: { CGROUP_PROCS: cgroup.procsFiles.join(" "), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+      env: command.env,
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe"],
     });
     (child.stdio as unknown as Writable[])[5]?.end(this.seccomp);

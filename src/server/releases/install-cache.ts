@@ -10,13 +10,16 @@ const KEEP = 20;
 /**
  * Installed dependencies kept by the hash of the lock file that produced them,
  * so another micro (or release) with the same lock file skips the install.
- * Entries are hard-linked in and out, never modified.
+ * One cache per owner: an install script can make an install differ from what
+ * its lock file says, so one owner's install is never handed to another.
+ * Entries are hard-linked in and out of releases the platform wrote, never
+ * modified, and never reachable from a build.
  */
 export class InstallCache {
   constructor(private readonly dir: string) {}
 
-  key(lockFile: string, salt: string): string {
-    return createHash("sha256").update(salt).update("\0").update(lockFile).digest("hex");
+  key(decidedBy: string): string {
+    return createHash("sha256").update(decidedBy).digest("hex");
   }
 
   /** Links the cached install into `target`; false when there is none. */

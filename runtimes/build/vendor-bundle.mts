@@ -1,9 +1,8 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import Module from "node:module";
 import { join, relative } from "node:path";
 import { Script } from "node:vm";
 import { build, type Metafile, type Plugin } from "esbuild";
-import { exists } from "../../shared/exists.js";
 
 /**
  * Where a release's vendor bundle lives: inside node_modules, so it is reused and cached with the install it
@@ -12,6 +11,12 @@ import { exists } from "../../shared/exists.js";
 export const VENDOR_DIR = join("node_modules", ".micros");
 const BUNDLE = "vendor.cjs";
 const CODE_CACHE = "vendor.cjs.cache";
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Code that would behave differently from one file than from its package's folder: it finds files next to
@@ -26,7 +31,8 @@ const LOCATION_DEPENDENT =
  * each) is most of a Node app's cold start. Each dependency stays lazy: it runs when the app requires it,
  * as it would have. A dependency whose code depends on where it lives on disk, or that loads a native
  * addon, is left out and loads from node_modules as usual. Nothing here runs the app's code: esbuild only
- * reads it. Returns what it bundled.
+ * reads it. It runs in the build sandbox, after the install, so it reads only the release being built.
+ * Returns what it bundled.
  */
 export async function buildVendorBundle(appDir: string): Promise<string[]> {
   const pkg = JSON.parse(await readFile(join(appDir, "package.json"), "utf8")) as {
