@@ -7,8 +7,7 @@
  *   micros.run("greet", (event) => ({ hello: event.body.name }));
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-
-export const EVENT_PATH = "/__micros/event";
+import { PROTOCOL } from "./protocol.mjs";
 
 export interface MicrosEvent {
   type: "run" | "cron";
@@ -58,7 +57,7 @@ async function handleEvent(req: IncomingMessage, res: ServerResponse): Promise<v
 }
 
 export function isEvent(req: IncomingMessage): boolean {
-  return req.method === "POST" && req.url === EVENT_PATH;
+  return req.method === "POST" && req.url === PROTOCOL.eventPath;
 }
 
 /** The app's listener, with platform events answered first. */

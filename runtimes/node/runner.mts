@@ -9,18 +9,18 @@ import { Socket } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { micros, withEvents } from "./events.mjs";
-import { CONTROL_FD, type FailedMessage, type RunnerMessage, type StartMessage } from "./protocol.mjs";
+import { type FailedMessage, PROTOCOL, type RunnerMessage, type StartMessage } from "./protocol.mjs";
 import { findListener, SHAPES } from "./shapes.mjs";
 import { useVendorBundle } from "./vendor.mjs";
 
-const control = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
+const control = new Socket({ fd: PROTOCOL.controlFd, readable: true, writable: true });
 
 function send(message: RunnerMessage): Promise<void> {
   return new Promise((resolve) => control.write(`${JSON.stringify(message)}\n`, () => resolve()));
 }
 
 async function fail(code: FailedMessage["code"], message: string): Promise<never> {
-  await send({ type: "failed", code, message });
+  await send({ type: "failed", code, message: message.slice(0, PROTOCOL.maxReasonChars) });
   process.exit(1);
 }
 

@@ -3,7 +3,8 @@ serves it on a Unix socket with uvicorn (ASGI, or WSGI through uvicorn's
 adapter) and reports readiness to the platform on file descriptor 3.
 
 Imports nothing from the platform. The protocol is the Node runner's
-(runtimes/node/protocol.mts): one JSON line each way.
+(runtimes/node/protocol.mts): one JSON line each way, with the constants both
+share in protocol.json beside this file (written from protocol.mts).
 """
 
 import asyncio
@@ -19,15 +20,16 @@ import threading
 import traceback
 import types
 
-CONTROL_FD = 3
-control = os.fdopen(CONTROL_FD, "r+b", buffering=0)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.json"), encoding="utf-8") as spec:
+    PROTOCOL = json.load(spec)
+control = os.fdopen(PROTOCOL["controlFd"], "r+b", buffering=0)
 
 # Events the platform sends outside of HTTP traffic (`micros run`), as a POST to a path the gateway never lets
 # through from outside. Apps register handlers with the `micros` module the runner provides:
 #     import micros
 #     @micros.run("greet")
 #     def greet(event): return {"hello": event["body"]["name"]}
-EVENT_PATH = "/__micros/event"
+EVENT_PATH = PROTOCOL["eventPath"]
 handlers = {"run": {}, "cron": None}
 
 
@@ -111,7 +113,7 @@ def send(message):
 
 
 def fail(code, message):
-    send({"type": "failed", "code": code, "message": message})
+    send({"type": "failed", "code": code, "message": message[: PROTOCOL["maxReasonChars"]]})
     sys.exit(1)
 
 

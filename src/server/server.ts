@@ -13,6 +13,7 @@ import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
 import { createUpgradeHandler } from "./gateway/upgrade.js";
 import { createExecutor } from "./instances/executors/choose.js";
+import { Dispatcher } from "./instances/dispatcher.js";
 import { invoke } from "./instances/invoke.js";
 import { InstanceManager } from "./instances/manager.js";
 import { LimitPolicy } from "./limits.js";
@@ -63,6 +64,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     executor,
     runtimes,
     logs,
+    operator: logger,
     releaseDir: (microId, releaseId) => releaseDir(dataDir, microId, releaseId),
     projectKey: (projectId) => projectKeys.keyFor(projectId),
     userEnv: (microId) =>
@@ -77,20 +79,31 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
   await deployer.cleanup();
+  // The only way anything reaches an instance: the gateway, WebSockets, run, cron and visor replays.
+  const dispatcher = new Dispatcher(instances);
   const scheduler = new Scheduler({
     store,
     logs,
-    fire: (micro, expression) =>
+    operator: logger,
+    fire: (micro, expression, signal) =>
       invoke(
-        instances,
+        dispatcher,
         micro,
         { type: "cron", action: "", body: { schedule: expression } },
-        limits.effective(micro.limits).timeoutMs,
+        { timeoutMs: limits.effective(micro.limits).timeoutMs, signal },
       ),
   });
   scheduler.start();
   const visor = new RequestLog(store.requests);
-  const gatewayOptions = { micros: store.micros, instances, logs, limits, access: createAccessCheck(store), visor };
+  const gatewayOptions = {
+    micros: store.micros,
+    dispatcher,
+    logs,
+    operator: logger,
+    limits,
+    access: createAccessCheck(store),
+    visor,
+  };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
 
@@ -101,6 +114,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       store,
       runtimes,
       instances,
+      dispatcher,
       deployer,
       logs,
       secrets,

@@ -7,14 +7,6 @@ import { z } from "zod";
 /** The default limit for one upload of code, compressed or unpacked (Deta's and Lambda's). */
 export const DEFAULT_CODE_LIMIT_BYTES = 250 * 1024 * 1024;
 
-/**
- * Where the platform sends events (run actions, cron) to an instance. The
- * gateway refuses every outside request under /__micros/, so only the platform
- * reaches it. The runners hold the same value (they import nothing from here).
- */
-export const EVENT_PATH = "/__micros/event";
-export const RESERVED_PATH_PREFIX = "/__micros/";
-
 export const setCronBody = z.strictObject({ expression: z.string().min(1).max(200) });
 
 export interface CronView {

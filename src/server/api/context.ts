@@ -2,6 +2,7 @@ import type { FastifyRequest } from "fastify";
 import type { MicroView } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
 import type { Scheduler } from "../cron/scheduler.js";
+import type { Dispatcher } from "../instances/dispatcher.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
@@ -20,6 +21,8 @@ export interface ApiContext {
   store: Store;
   runtimes: RuntimeRegistry;
   instances: InstanceManager;
+  /** The only way to send anything to an instance. */
+  dispatcher: Dispatcher;
   deployer: Deployer;
   logs: LogSink;
   secrets: Secrets;

@@ -1,5 +1,6 @@
 import { toMicrosError } from "../../shared/errors.js";
 import type { LogSink } from "../logs/log-sink.js";
+import type { OperatorLog } from "../logs/operator-log.js";
 import type { Micro } from "../store/micros.js";
 import type { Store } from "../store/store.js";
 import { nextRun, parseSchedule } from "./expression.js";
@@ -10,8 +11,10 @@ const MAX_SLEEP_MS = 30_000;
 export interface SchedulerOptions {
   store: Store;
   logs: LogSink;
-  /** Delivers a cron event to the micro and returns when its handler is done. */
-  fire(micro: Micro, expression: string): Promise<unknown>;
+  /** Where failed runs are reported to the operator too. */
+  operator?: OperatorLog;
+  /** Delivers a cron event to the micro and returns when its handler is done; `signal` aborts when the server stops. */
+  fire(micro: Micro, expression: string, signal: AbortSignal): Promise<unknown>;
   /** The clock, injectable so tests need not wait for real minutes. */
   now?: () => number;
 }
@@ -27,6 +30,7 @@ export class Scheduler {
   private readonly running = new Set<string>();
   private readonly now: () => number;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? Date.now;
@@ -39,6 +43,7 @@ export class Scheduler {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort(new Error("the server is stopping"));
   }
 
   /** Fires every due schedule once; the next run is counted from now, so missed runs collapse into this one. */
@@ -66,7 +71,7 @@ export class Scheduler {
     const started = this.now();
     this.options.logs.platform(micro.id, `cron run started (schedule "${expression}")`);
     try {
-      const result = await this.options.fire(micro, expression);
+      const result = await this.options.fire(micro, expression, this.stopping.signal);
       const durationMs = this.now() - started;
       this.options.logs.platform(micro.id, `cron run finished in ${durationMs} ms`);
       return { ok: true, durationMs, result };
@@ -74,6 +79,7 @@ export class Scheduler {
       const durationMs = this.now() - started;
       const error = toMicrosError(err).message;
       this.options.logs.platform(micro.id, `cron run failed after ${durationMs} ms: ${error}`);
+      this.options.operator?.warn({ micro: micro.id, durationMs, err }, "a cron run failed");
       return { ok: false, durationMs, error };
     } finally {
       this.running.delete(micro.id);

@@ -3,24 +3,47 @@ import { MicrosError } from "../../shared/errors.js";
 import type { Micro } from "../store/micros.js";
 import type { Store } from "../store/store.js";
 
-export type AccessCheck = (micro: Micro, req: IncomingMessage) => boolean;
+/**
+ * Whether a request may reach the micro, and which of its headers carried the platform's own credentials: those
+ * are the platform's business and never reach the app (a platform access token would open the whole control API
+ * to the app that saw it).
+ */
+export interface Access {
+  allowed: boolean;
+  /** Lower-case names of headers to drop before the request reaches the app. */
+  platformHeaders: readonly string[];
+}
+
+export type AccessCheck = (micro: Micro, req: IncomingMessage) => Access;
+
+const PUBLIC: Access = { allowed: true, platformHeaders: [] };
 
 /**
  * Who may call a private micro: a request with one of its API keys in
  * X-API-Key, or one carrying its owner's access token. Public micros answer
- * everyone.
+ * everyone, and their requests pass unchanged: an Authorization header there
+ * is the app's own business.
  */
 export function createAccessCheck(store: Store): AccessCheck {
   return (micro, req) => {
-    if (!micro.httpAuth) return true;
+    if (!micro.httpAuth) return PUBLIC;
+    const platformHeaders: string[] = [];
+    let allowed = false;
     const key = req.headers["x-api-key"];
-    if (typeof key === "string" && store.apiKeys.opens(micro.id, key)) return true;
+    if (typeof key === "string" && store.apiKeys.opens(micro.id, key)) {
+      allowed = true;
+      platformHeaders.push("x-api-key");
+    }
     const authorization = req.headers.authorization;
     if (authorization?.startsWith("Bearer ")) {
       const user = store.users.byToken(authorization.slice("Bearer ".length).trim());
-      return user !== undefined && store.projects.byId(micro.projectId)?.ownerId === user.id;
+      // Any user's platform token is dropped; only the owner's opens the micro.
+      if (user) {
+        platformHeaders.push("authorization");
+        if (store.projects.byId(micro.projectId)?.ownerId === user.id) allowed = true;
+      }
     }
-    return false;
+    return { allowed, platformHeaders };
   };
 }
 

@@ -1,15 +1,17 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { RESERVED_PATH_PREFIX } from "../../shared/api.js";
-import { MicrosError, toMicrosError } from "../../shared/errors.js";
-import type { InstanceManager } from "../instances/manager.js";
+import { PROTOCOL } from "../../../runtimes/node/protocol.mjs";
+import { ERROR_CODES, MicrosError, toMicrosError } from "../../shared/errors.js";
+import type { Dispatcher } from "../instances/dispatcher.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
+import type { OperatorLog } from "../logs/operator-log.js";
 import type { Micros } from "../store/micros.js";
 import { type RequestLog, recordableHeaders } from "../visor/request-log.js";
 import { Trace } from "../visor/trace.js";
 import { type AccessCheck, unauthorized } from "./access.js";
-import { proxyToInstance, sendError } from "./proxy.js";
+import { forwardedHeaders, relay, sendError } from "./proxy.js";
 import { checkBody } from "./request-body.js";
+import { isReservedPath } from "./reserved-path.js";
 
 /** Refused bodies up to this size are read and dropped, so their senders see the 413. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -18,19 +20,38 @@ export type Gateway = (req: IncomingMessage, res: ServerResponse, subdomain: str
 
 export interface GatewayOptions {
   micros: Micros;
-  instances: InstanceManager;
+  dispatcher: Dispatcher;
   logs: LogSink;
+  operator: OperatorLog;
   limits: LimitPolicy;
   access: AccessCheck;
   visor: RequestLog;
 }
 
+/** The abort reason when the client goes away: nobody is left to tell. */
+export const CLIENT_GONE = new Error("the client closed the connection");
+
+/** Whether the request carries a body still to be streamed (a chunked one was read whole by checkBody). */
+function hasBodyToStream(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return length !== undefined && length !== "0";
+}
+
+export function reservedPathError(): MicrosError {
+  return new MicrosError("ERR_NOT_FOUND", `${PROTOCOL.reservedPrefix} is reserved for the platform.`);
+}
+
 /** Serves requests addressed to a micro: find it, hold the request to its limits, get an instance, pass it through. */
 export function createGateway(options: GatewayOptions): Gateway {
-  const { micros, instances, logs } = options;
+  const { micros, dispatcher, logs, operator } = options;
   const bodyHint = () => options.limits.hint("requestBodyBytes");
   const timeoutHint = () => options.limits.hint("timeoutMs");
   return (req, res, subdomain) => {
+    // First, before anything can wait: the client going away aborts whatever this request is waiting on.
+    const client = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) client.abort(CLIENT_GONE);
+    });
     const micro = micros.bySubdomain(subdomain);
     if (!micro) {
       sendError(
@@ -64,16 +85,18 @@ export function createGateway(options: GatewayOptions): Gateway {
         responseBody: trace.responseBody(),
       });
     });
-    if (req.url?.startsWith(RESERVED_PATH_PREFIX)) {
-      sendError(res, new MicrosError("ERR_NOT_FOUND", `${RESERVED_PATH_PREFIX} is reserved for the platform.`));
+    if (isReservedPath(req.url ?? "/")) {
+      sendError(res, reservedPathError());
       return;
     }
     // A private micro refuses strangers before anything of it is started.
-    if (!options.access(micro, req)) {
+    const access = options.access(micro, req);
+    if (!access.allowed) {
       sendError(res, unauthorized(micro));
       return;
     }
     const refuse = (err: unknown) => {
+      if (client.signal.aborted) return;
       const error = toMicrosError(err);
       if (error.code === "ERR_PAYLOAD_TOO_LARGE") {
         logs.platform(micro.id, `request refused with 413: ${error.message}`);
@@ -82,25 +105,50 @@ export function createGateway(options: GatewayOptions): Gateway {
         const declared = Number(req.headers["content-length"] ?? Number.NaN);
         if (declared <= DRAIN_LIMIT_BYTES) req.resume();
         else res.setHeader("connection", "close");
+      } else if (ERROR_CODES[error.code].kind === "system") {
+        operator.error(
+          { micro: micro.id, instance: trace.instanceId, err: error.cause ?? error },
+          `${req.method} ${req.url} failed inside the platform`,
+        );
       }
       sendError(res, error);
     };
     const limits = options.limits.effective(micro.limits);
     checkBody(req, limits.requestBodyBytes, bodyHint, DRAIN_LIMIT_BYTES)
-      .then(async (body) => {
-        const lease = await instances.acquire(micro);
-        proxyToInstance(req, res, lease, {
-          body,
-          timeoutMs: limits.timeoutMs,
-          timeoutHint,
-          trace,
-          onTimeout: () =>
-            logs.platform(
-              micro.id,
-              `request ${req.method} ${req.url} timed out after ${limits.timeoutMs / 1000} s; the caller got 504`,
-              lease.instanceId,
-            ),
-        });
+      .then((buffered) => {
+        if (buffered) trace.request(buffered);
+        const streamed = !buffered && hasBodyToStream(req);
+        return dispatcher.exchange(
+          micro,
+          {
+            method: req.method ?? "GET",
+            path: req.url ?? "/",
+            headers: forwardedHeaders(req, access.platformHeaders),
+            body: streamed ? req : buffered,
+          },
+          {
+            signal: client.signal,
+            timeoutMs: limits.timeoutMs,
+            onLease: (lease) => {
+              trace.instanceId = lease.instanceId;
+              trace.cold = lease.cold;
+              // Counted as it is piped, not before: a listener now would start the flow while nothing reads it.
+              if (streamed) req.on("data", (chunk: Buffer) => trace.request(chunk));
+            },
+            onTimeout: () => {
+              logs.platform(
+                micro.id,
+                `request ${req.method} ${req.url} timed out after ${limits.timeoutMs / 1000} s; the caller got 504`,
+                trace.instanceId,
+              );
+              return new MicrosError(
+                "ERR_REQUEST_TIMEOUT",
+                `The micro took longer than its ${limits.timeoutMs / 1000} s limit to answer ${req.method} ${req.url}. Make the handler faster or move slow work out of the request, or ${timeoutHint()}.`,
+              );
+            },
+          },
+          (answer) => relay(answer, res, trace, client.signal),
+        );
       })
       .catch(refuse);
   };

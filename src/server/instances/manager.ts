@@ -2,6 +2,7 @@ import type { Agent } from "node:http";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
+import type { OperatorLog } from "../logs/operator-log.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { newId } from "../store/ids.js";
 import type { Micro } from "../store/micros.js";
@@ -14,6 +15,7 @@ export interface InstanceManagerOptions {
   executor: Executor;
   runtimes: RuntimeRegistry;
   logs: LogSink;
+  operator: OperatorLog;
   /** Host folder of a release's code. */
   releaseDir(microId: string, releaseId: string): string;
   /** The micro's own environment variables. */
@@ -33,14 +35,17 @@ export interface InstanceManagerOptions {
   now?: () => number;
 }
 
-/** What the gateway needs to send one request to an instance; `done()` when the response has ended. */
+/**
+ * One request's hold on an instance, for the dispatcher (the only taker): where to send it, and `release()` once the
+ * exchange is over, from a `finally`. Releasing twice is harmless.
+ */
 export interface Lease {
   instanceId: string;
   socketPath: string;
   agent: Agent;
   /** Whether this request waited for the instance to start (a cold start). */
   cold: boolean;
-  done(): void;
+  release(): void;
   /** Why the instance ended, if it ends within `waitMs`. */
   endReason(waitMs: number): Promise<string | undefined>;
 }
@@ -71,7 +76,13 @@ export class InstanceManager {
     this.backoff = new StartBackoff(options.now);
   }
 
-  async acquire(micro: Micro): Promise<Lease> {
+  /**
+   * An instance for one request: the least busy one, or a new one (a cold start) that this waits for. The wait ends
+   * early, with the signal's reason, when the signal aborts (the client went away); the request's hold is then given
+   * back here, since no caller has a lease to release yet.
+   */
+  async acquire(micro: Micro, signal?: AbortSignal): Promise<Lease> {
+    signal?.throwIfAborted();
     if (this.closing) throw new MicrosError("ERR_SHUTTING_DOWN", "The server is shutting down; try again shortly.");
     const releaseId = micro.currentReleaseId;
     if (!releaseId) {
@@ -83,13 +94,15 @@ export class InstanceManager {
     if (this.serving.get(micro.id)?.some((instance) => instance.releaseId !== releaseId)) this.retire(micro.id);
     const instance = this.choose(micro, releaseId);
     const cold = instance.state === "starting";
-    instance.inFlight++;
+    instance.take();
     this.clearIdle(instance);
-    try {
-      await instance.ready;
-    } catch (err) {
-      this.finished(instance);
-      throw err;
+    if (cold) {
+      try {
+        await untilAborted(instance.ready, signal);
+      } catch (err) {
+        this.give(instance);
+        throw err;
+      }
     }
     let released = false;
     return {
@@ -98,21 +111,25 @@ export class InstanceManager {
       agent: instance.agent,
       cold,
       endReason: (waitMs) => instance.endedWithin(waitMs),
-      done: () => {
+      release: () => {
         if (released) return;
         released = true;
-        this.finished(instance);
+        this.give(instance);
       },
     };
   }
 
-  /** The micro's instances stop taking requests and each ends once its in-flight requests are done. */
+  /**
+   * A setting the micro's instances were started with has changed (a release, environment variables, memory, the
+   * project key, the runtime): each instance stops taking requests and ends once its in-flight requests are done.
+   */
   retire(microId: string): void {
     this.backoff.reset(microId);
     const instances = this.serving.get(microId) ?? [];
     this.serving.delete(microId);
     for (const instance of instances) {
-      if (instance.state === "ready" || instance.state === "starting") instance.state = "draining";
+      instance.drain();
+      this.clearIdle(instance);
       if (instance.inFlight === 0) void this.stop(instance);
       // Long-lived connections (WebSockets, streams) must not keep an old release alive for ever.
       else setTimeout(() => void this.stop(instance), this.options.drainTimeoutMs).unref();
@@ -178,12 +195,13 @@ export class InstanceManager {
     const runtime = this.options.runtimes.get(micro.runtime);
     const appDir = this.options.releaseDir(micro.id, releaseId);
     const id = newId(10);
-    const instance = new Instance(
+    const instance = new Instance({
       id,
-      micro.id,
+      microId: micro.id,
       releaseId,
-      this.options.logs,
-      async () => {
+      logs: this.options.logs,
+      operator: this.options.operator,
+      launch: async () => {
         const entry = await runtime.findEntry(appDir);
         const env = instanceEnvironment(
           micro,
@@ -200,9 +218,10 @@ export class InstanceManager {
         const { appDir: insideAppDir, socketPath } = process.inside;
         return { process, start: { type: "start", appDir: insideAppDir, entry, socketPath, env } };
       },
-      { startMs: this.options.startTimeoutMs, stopGraceMs: this.options.stopGraceMs },
-      (ended) => this.forget(ended),
-    );
+      startMs: this.options.startTimeoutMs,
+      stopGraceMs: this.options.stopGraceMs,
+      onChange: (changed) => (changed.state === "gone" ? this.forget(changed) : this.settle(changed)),
+    });
     instance.ready.then(
       () => this.backoff.reset(micro.id),
       (err: unknown) => {
@@ -216,8 +235,15 @@ export class InstanceManager {
     return instance;
   }
 
-  private finished(instance: Instance): void {
-    instance.inFlight--;
+  private give(instance: Instance): void {
+    if (instance.give() === 0) this.settle(instance);
+  }
+
+  /**
+   * What an instance with nothing in flight does next: a ready one sleeps after the idle timeout, a draining one
+   * stops. Called when its last request ends and when it becomes ready (every request that waited may have gone).
+   */
+  private settle(instance: Instance): void {
     if (instance.inFlight > 0) return;
     if (instance.state === "draining") void this.stop(instance);
     else if (instance.state === "ready") this.armIdle(instance);
@@ -249,7 +275,6 @@ export class InstanceManager {
   private async stop(instance: Instance): Promise<void> {
     this.clearIdle(instance);
     this.unserve(instance);
-    await instance.ready.catch(() => {});
     await instance.stop();
   }
 
@@ -273,4 +298,24 @@ function leastLoaded(instances: Instance[]): Instance | undefined {
     (best, next) => (!best || next.inFlight < best.inFlight ? next : best),
     undefined,
   );
+}
+
+/** The promise, or the signal's reason as soon as it aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(err);
+      },
+    );
+  });
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { LogLine, LogSource, Logs, NewLogLine } from "../store/logs.js";
 import { WriteBatch } from "../util/write-batch.js";
 
+/** Longer lines are cut; an instance's output is cut to this many bytes already as it is read. */
 const MAX_LINE = 16 * 1024;
 /** Lines kept per micro; older ones are trimmed as new ones arrive. */
 const KEEP_PER_MICRO = 10_000;
@@ -31,10 +32,13 @@ export class LogSink {
     this.written.delete(microId);
   }
 
-  write(microId: string, source: LogSource, message: string, instanceId: string | null = null): void {
+  /** `cut`: the line was longer than this and lost its end on the way (an instance's output is cut as it is read). */
+  write(microId: string, source: LogSource, message: string, instanceId: string | null = null, cut = false): void {
     if (this.forgotten.has(microId)) return;
     const text =
-      message.length > MAX_LINE ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]` : message;
+      cut || message.length > MAX_LINE
+        ? `${message.slice(0, MAX_LINE)}… [line cut: longer than ${MAX_LINE / 1024} KiB]`
+        : message;
     this.batch.add({ microId, ts: Date.now(), source, instanceId, message: text });
   }
 

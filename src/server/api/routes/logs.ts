@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { logsQuery } from "../../../shared/api.js";
+import { type LogView, logsQuery } from "../../../shared/api.js";
 import { parseDuration } from "../../../shared/duration.js";
 import { MicrosError } from "../../../shared/errors.js";
 import { type ApiContext, ownedMicro } from "../context.js";
@@ -7,6 +7,12 @@ import { parse } from "../validate.js";
 import { logView } from "../views.js";
 
 const HEARTBEAT_MS = 15_000;
+/**
+ * What a follower may have waiting unsent before new lines are skipped for it. A client that stops reading (or
+ * reads more slowly than its micro prints) costs the daemon this much at most; once it has caught up it is told
+ * how many lines it missed, and goes on from the newest.
+ */
+const FOLLOWER_BUFFER_BYTES = 256 * 1024;
 
 /** `since` is a duration back from now (`10m`) or a point in time (ISO 8601). */
 function sinceToTs(since: string | undefined): number | undefined {
@@ -36,8 +42,37 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const res = reply.raw;
     res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
     for (const line of lines) res.write(`${JSON.stringify(line)}\n`);
-    const stop = ctx.logs.follow(micro.id, (line) => res.write(`${JSON.stringify(logView(line))}\n`));
-    const heartbeat = setInterval(() => res.write("\n"), HEARTBEAT_MS);
+    let skipped = 0;
+    let lastId = 0;
+    const send = (text: string) => {
+      if (res.writableLength <= FOLLOWER_BUFFER_BYTES) {
+        res.write(text);
+        return true;
+      }
+      if (skipped === 0) {
+        request.log.warn({ micro: micro.id }, "a log follower reads more slowly than its micro prints; skipping lines");
+      }
+      return false;
+    };
+    const stop = ctx.logs.follow(micro.id, (line) => {
+      lastId = line.id;
+      if (!send(`${JSON.stringify(logView(line))}\n`)) skipped++;
+    });
+    const caughtUp = () => {
+      if (skipped === 0) return;
+      const notice: LogView = {
+        id: lastId,
+        time: new Date().toISOString(),
+        source: "platform",
+        instance: null,
+        message: `${skipped} lines skipped: this client read more slowly than the micro printed (\`micros logs\` has them)`,
+      };
+      request.log.warn({ micro: micro.id, skipped }, "a log follower caught up after lines were skipped for it");
+      skipped = 0;
+      res.write(`${JSON.stringify(notice)}\n`);
+    };
+    res.on("drain", caughtUp);
+    const heartbeat = setInterval(() => send("\n"), HEARTBEAT_MS);
     res.once("close", () => {
       stop();
       clearInterval(heartbeat);

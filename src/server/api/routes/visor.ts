@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { listRequestsQuery, type RequestView, setVisorBody } from "../../../shared/api.js";
 import { MicrosError } from "../../../shared/errors.js";
-import { requestInstance } from "../../instances/invoke.js";
+import { isReservedPath } from "../../gateway/reserved-path.js";
 import type { StoredRequest } from "../../store/requests.js";
 import { type ApiContext, describeMicro, ownedMicro } from "../context.js";
 import { parse } from "../validate.js";
@@ -65,11 +65,22 @@ export function visorRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   /** Sends a recorded request to the micro again and answers what it answers now. */
-  app.post<{ Params: { id: string; rid: string } }>("/micros/:id/requests/:rid/replay", async (request) => {
+  app.post<{ Params: { id: string; rid: string } }>("/micros/:id/requests/:rid/replay", async (request, reply) => {
+    // First, before anything can wait: a caller that goes away aborts the replay.
+    const caller = new AbortController();
+    reply.raw.once("close", () => {
+      if (!reply.raw.writableFinished) caller.abort(new Error("the caller closed the connection"));
+    });
     const micro = ownedMicro(ctx, request, request.params.id);
     ctx.visor.flush();
     const stored = found(ctx, micro.id, request.params.rid);
     const body = stored.requestBody;
+    if (isReservedPath(stored.path)) {
+      throw new MicrosError(
+        "ERR_VALIDATION",
+        `Request ${stored.id} was for a path reserved for the platform; it was never served.`,
+      );
+    }
     if (stored.requestBytes > (body?.length ?? 0)) {
       throw new MicrosError(
         "ERR_VALIDATION",
@@ -79,11 +90,12 @@ export function visorRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
     }
     const headers = (stored.requestHeaders ?? []).filter(([name]) => !NOT_REPLAYED.has(name.toLowerCase()));
-    const answer = await requestInstance(
-      ctx.instances,
+    // Raw header lists get no defaults from Node: HTTP/1.1 needs a Host.
+    if (!headers.some(([name]) => name.toLowerCase() === "host")) headers.unshift(["host", "localhost"]);
+    const answer = await ctx.dispatcher.call(
       micro,
-      { method: stored.method, path: stored.path, headers, body: body && body.length > 0 ? body : null },
-      ctx.limits.effective(micro.limits).timeoutMs,
+      { method: stored.method, path: stored.path, headers: headers.flat(), body: body?.length ? body : undefined },
+      { timeoutMs: ctx.limits.effective(micro.limits).timeoutMs, signal: caller.signal },
     );
     return { status: answer.status, headers: answer.headers, body: answer.body.toString("base64") };
   });
