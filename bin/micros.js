@@ -1,9 +1,4 @@
 #!/usr/bin/env node
-import { main } from "../dist/src/cli/main.js";
+import { runCli } from "../dist/src/cli/main.js";
 
-process.exitCode = await main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  cwd: process.cwd(),
-});
+process.exitCode = await runCli(process.argv.slice(2));

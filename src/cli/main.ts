@@ -54,28 +54,56 @@ export function buildProgram(ctx: CliContext, run: Run): Command {
   return program;
 }
 
+/**
+ * Runs one command and returns its exit code. A reader that stops early (`micros logs | head`) closes stdout: the
+ * command then ends quietly with the code it has so far, never with a stack trace (stderr alike).
+ */
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   let exitCode = 0;
+  const outputClosed = new Promise<number>((resolve) => {
+    // Every later write to a closed stream fails too: the listeners stay, so none of those errors is thrown.
+    for (const stream of [ctx.stdout, ctx.stderr]) stream.on("error", () => resolve(exitCode));
+  });
+  /** What went wrong and what to do, on stderr; a stack trace only for a bug (an error that is not ours). */
+  const fail = (err: unknown): number => {
+    const error = toMicrosError(err);
+    ctx.stderr.write(`Error: ${error.message}\n`);
+    if (error.code === "ERR_DEPENDENCY_INSTALL_FAILED")
+      printInstallOutputOnFailure({ ...ctx, stdout: ctx.stderr }, error.details);
+    if (error.code === "ERR_INTERNAL" && err instanceof Error && !(err instanceof MicrosError)) {
+      ctx.stderr.write(`${err.stack ?? ""}\n`);
+    }
+    return 1;
+  };
   const run: Run = async (work) => {
     try {
       exitCode = await work();
     } catch (err) {
-      const error = toMicrosError(err);
-      ctx.stderr.write(`Error: ${error.message}\n`);
-      if (error.code === "ERR_DEPENDENCY_INSTALL_FAILED")
-        printInstallOutputOnFailure({ ...ctx, stdout: ctx.stderr }, error.details);
-      if (error.code === "ERR_INTERNAL" && err instanceof Error && !(err instanceof MicrosError)) {
-        ctx.stderr.write(`${err.stack ?? ""}\n`);
-      }
-      exitCode = 1;
+      exitCode = fail(err);
     }
   };
   const program = buildProgram(ctx, run);
-  try {
-    await program.parseAsync(argv, { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    throw err;
-  }
-  return exitCode;
+  const ran = program.parseAsync(argv, { from: "user" }).then(
+    () => exitCode,
+    // Commander's own errors are printed already; an option's parser that refused its value throws ours.
+    (err: unknown) => (err instanceof CommanderError ? err.exitCode : fail(err)),
+  );
+  return Promise.race([ran, outputClosed]);
+}
+
+/** The CLI on this process's streams, as `bin/micros.js` runs it; resolves with the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  let outputClosed = false;
+  process.stdout.once("error", () => {
+    outputClosed = true;
+  });
+  const code = await main(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  // Whatever still runs (a followed log stream) has no one left to write to.
+  if (outputClosed) process.exit(code);
+  return code;
 }

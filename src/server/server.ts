@@ -1,19 +1,18 @@
-import { chmod, mkdir } from "node:fs/promises";
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, resolve } from "node:path";
-import type { Duplex } from "node:stream";
+import type { RequestListener } from "node:http";
+import { join } from "node:path";
 import { destination, pino } from "pino";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import { Scheduler } from "./cron/scheduler.js";
+import { prepareDataDir } from "./data-dir.js";
 import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
 import { createUpgradeHandler } from "./gateway/upgrade.js";
-import { createExecutor } from "./instances/executors/choose.js";
+import { listenFirst } from "./http-listener.js";
 import { Dispatcher } from "./instances/dispatcher.js";
+import { createIsolation } from "./instances/executors/choose.js";
 import { invoke } from "./instances/invoke.js";
 import { InstanceManager } from "./instances/manager.js";
 import { LimitPolicy } from "./limits.js";
@@ -35,23 +34,49 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Wires the parts together and starts listening: one port for the control API and every micro. */
+/**
+ * Starts the server: one port for the control API and every micro. A start that fails (the port is taken, the
+ * sandbox cannot be made) closes what it had started, last first, so nothing is left running or behind.
+ */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const dataDir = resolve(config.dataDir);
-  await mkdir(dataDir, { recursive: true });
-  // Others may pass through (a sandboxed instance binds its release from here) but not list or read.
-  await chmod(dataDir, 0o711);
+  const started: (() => unknown)[] = [];
+  try {
+    return await start(config, started);
+  } catch (err) {
+    for (const close of started.reverse()) {
+      try {
+        await close();
+      } catch {
+        // The start's own error is the one to report.
+      }
+    }
+    throw err;
+  }
+}
+
+/** Wires the parts together; `started` gets the close of each part as it starts. */
+async function start(config: ServerConfig, started: (() => unknown)[]): Promise<RunningServer> {
+  const dataDir = await prepareDataDir(config.dataDir);
+  // The port before anything else: a port in use fails here, before a sandbox is made.
+  const listener = await listenFirst(config.port, config.host);
+  started.push(() => {
+    const closed = listener.close();
+    listener.server.closeAllConnections();
+    return closed;
+  });
   // The daemon's own structured logs go to stderr; stdout is for what the operator is told.
   const logger = pino({ level: config.logLevel, base: undefined }, destination(2));
   const store = Store.open(join(dataDir, "micros.db"));
+  started.push(() => store.close());
   const admin = await ensureAdmin(store, dataDir);
   const secrets = await Secrets.load(dataDir);
   const projectKeys = new ProjectKeys(store.projects, secrets);
 
   const limits = new LimitPolicy(config);
-  const executor = await createExecutor(config, dataDir, (runtime, err) =>
+  const { executor, builds } = await createIsolation(config, dataDir, (runtime, err) =>
     logger.warn({ runtime, err }, "could not prepare a sandbox ahead of need; instances will be started on demand"),
   );
+  started.push(() => executor.close());
   await executor.cleanup();
   const runtimes = await RuntimeRegistry.install(dataDir, { python: config.python });
   executor.prewarm(
@@ -77,7 +102,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     maxInstances: config.maxInstances,
     limits,
   });
-  const deployer = new Deployer({ ...config, store, runtimes, instances, logs, dataDir });
+  const deployer = new Deployer({ ...config, store, runtimes, instances, logs, builds, dataDir });
+  started.push(() => instances.close());
+  started.push(() => deployer.close());
   await deployer.cleanup();
   // The only way anything reaches an instance: the gateway, WebSockets, run, cron and visor replays.
   const dispatcher = new Dispatcher(instances);
@@ -94,6 +121,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       ),
   });
   scheduler.start();
+  started.push(() => scheduler.stop());
   const visor = new RequestLog(store.requests);
   const gatewayOptions = {
     micros: store.micros,
@@ -107,8 +135,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
 
-  let port = config.port;
+  const port = listener.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
+  let apiHandler: RequestListener = () => {};
   const api = buildApi(
     {
       store,
@@ -127,21 +156,23 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
     logger,
     (handler) => {
-      const server = createServer((req, res) => {
-        const route = routeForHost(req.headers.host, config.domain);
-        if (route.kind === "micro") gateway(req, res, route.subdomain);
-        else handler(req, res);
-      });
-      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        const route = routeForHost(req.headers.host, config.domain);
-        if (route.kind === "micro") upgrade(req, socket, head, route.subdomain);
-        else socket.destroy();
-      });
-      return server;
+      apiHandler = handler;
+      return listener.server;
     },
   );
-  await api.listen({ port: config.port, host: config.host });
-  port = (api.server.address() as AddressInfo).port;
+  await api.ready();
+  listener.serve(
+    (req, res) => {
+      const route = routeForHost(req.headers.host, config.domain);
+      if (route.kind === "micro") gateway(req, res, route.subdomain);
+      else apiHandler(req, res);
+    },
+    (req, socket, head) => {
+      const route = routeForHost(req.headers.host, config.domain);
+      if (route.kind === "micro") upgrade(req, socket, head, route.subdomain);
+      else socket.destroy();
+    },
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -154,8 +185,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     close: () => {
       closing ??= (async () => {
         scheduler.stop();
-        const listening = api.close();
+        const listening = Promise.all([api.close(), listener.close()]);
         await instances.close();
+        // Builds first: they use the executor's cgroups, network and run folder.
+        await deployer.close();
         await executor.close();
         api.server.closeAllConnections();
         await listening;

@@ -53,7 +53,7 @@ export const createProjectBody = z.strictObject({ name: nameSchema });
 export const createMicroBody = z.strictObject({
   name: nameSchema,
   project: nameSchema.default("default"),
-  runtime: z.string().min(1),
+  runtime: z.string().min(1).max(50),
 });
 export const createUserBody = z.strictObject({ name: nameSchema });
 /** Names the platform sets itself; an app's own variables may not shadow them. */
@@ -84,14 +84,28 @@ export const replaceEnvBody = z.strictObject({
 /** A new name (its subdomain stays: links keep working) and/or runtime for a micro. */
 export const updateMicroBody = z.strictObject({
   name: nameSchema.optional(),
-  runtime: z.string().min(1).optional(),
+  runtime: z.string().min(1).max(50).optional(),
 });
+
+/**
+ * The widest a micro's limits can ever be, whatever the server: a server's own defaults and maxima (its settings)
+ * are bounded by the same numbers, and within these each server refuses what is over its own maximum.
+ */
+export const LIMIT_BOUNDS = {
+  /** Below 32 MB not even the runner starts. */
+  memoryMb: { min: 32, max: 1024 * 1024 },
+  /** Under a second every request of a cold instance would time out. */
+  timeoutSeconds: { min: 1, max: 24 * 60 * 60 },
+  requestBodyMb: { min: 0.001, max: 10 * 1024 },
+} as const;
+
+const bounded = (bounds: { min: number; max: number }) => z.number().min(bounds.min).max(bounds.max);
 
 /** New limits for a micro: a number sets one, null goes back to the server's default, absent leaves it. */
 export const updateLimitsBody = z.strictObject({
-  memoryMb: z.number().int().min(32).nullable().optional(),
-  timeoutSeconds: z.number().positive().nullable().optional(),
-  requestBodyMb: z.number().positive().nullable().optional(),
+  memoryMb: bounded(LIMIT_BOUNDS.memoryMb).int().nullable().optional(),
+  timeoutSeconds: bounded(LIMIT_BOUNDS.timeoutSeconds).nullable().optional(),
+  requestBodyMb: bounded(LIMIT_BOUNDS.requestBodyMb).nullable().optional(),
 });
 
 export interface LimitsView {
@@ -101,7 +115,7 @@ export interface LimitsView {
 }
 
 /** A release by version (`3`, `v3`) or id; without one, the release before the current one. */
-export const rollbackBody = z.strictObject({ release: z.string().min(1).optional() });
+export const rollbackBody = z.strictObject({ release: z.string().min(1).max(100).optional() });
 
 export const setAuthBody = z.strictObject({ enabled: z.boolean() });
 export const createApiKeyBody = z.strictObject({
@@ -118,7 +132,7 @@ export interface ApiKeyView {
 
 export const listMicrosQuery = z.strictObject({ project: nameSchema.optional(), name: nameSchema.optional() });
 export const logsQuery = z.strictObject({
-  since: z.string().optional(),
+  since: z.string().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   follow: z.enum(["true", "false", "1", "0"]).optional(),
 });

@@ -1,4 +1,6 @@
-import Fastify, { type FastifyServerFactory, LogController } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import Fastify, { type FastifyReply, type FastifyServerFactory, LogController } from "fastify";
 import type { Logger } from "pino";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { User } from "../store/users.js";
@@ -21,16 +23,49 @@ declare module "fastify" {
   }
 }
 
-/** Fastify's own error codes that a client can cause, as ours. */
+/** The API's largest JSON body; code uploads are streams and have their own limit. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+/** find-my-way's limit on one path parameter; no id or name comes close. */
+const MAX_PARAM_LENGTH = 100;
+
+/** What fastify says about a request it refused, in our words. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "The body is not valid JSON.",
+  FST_ERR_CTP_EMPTY_JSON_BODY:
+    "The body is empty, but its Content-Type says JSON: send a JSON object, or no Content-Type.",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "The body's Content-Type is not one this API reads: send JSON (application/json).",
+  FST_ERR_CTP_BODY_TOO_LARGE: `The body is over the API's limit of ${BODY_LIMIT_BYTES / 1024} KB.`,
+  FST_ERR_MAX_PARAM_LENGTH: `A part of the path is longer than ${MAX_PARAM_LENGTH} characters; no id or name is that long.`,
+  FST_ERR_BAD_URL: "The path is not a valid URL: it has a malformed %-escape.",
+};
+
+/** Fastify's own errors that a client can cause, as ours: the status decides the code. */
 function fromFastify(err: { code?: string; statusCode?: number; message: string }): MicrosError | undefined {
-  if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-    return new MicrosError("ERR_UNSUPPORTED_MEDIA_TYPE", err.message);
+  const status = err.statusCode ?? (err.code === "FST_ERR_BAD_URL" ? 400 : undefined);
+  if (status === undefined || status < 400 || status >= 500) return undefined;
+  const message = (err.code && FASTIFY_MESSAGES[err.code]) ?? err.message;
+  const details = err.code ? { reason: err.code } : undefined;
+  if (status === 413) return new MicrosError("ERR_PAYLOAD_TOO_LARGE", message, { details });
+  if (status === 415) return new MicrosError("ERR_UNSUPPORTED_MEDIA_TYPE", message, { details });
+  return new MicrosError("ERR_VALIDATION", message, { details });
+}
+
+/** A request the HTTP parser refused (before any route): answered in our shape, then the connection is closed. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const error =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? new MicrosError("ERR_CLIENT_TIMEOUT", "The request did not arrive whole in time.")
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? new MicrosError("ERR_HEADERS_TOO_LARGE", "The request's headers are too large.")
+        : new MicrosError("ERR_VALIDATION", "The request is not valid HTTP.");
+  const body = JSON.stringify(error.toBody());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
-  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new MicrosError("ERR_PAYLOAD_TOO_LARGE", err.message);
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    return new MicrosError("ERR_VALIDATION", err.message);
-  }
-  return undefined;
+  socket.destroy();
 }
 
 /** The control plane: JSON over HTTP under /v1, every route but /healthz behind an access token. */
@@ -39,7 +74,16 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     serverFactory,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors fastify would answer in its own shape: too-long or malformed paths, requests the parser refused, and
+    // requests that arrive while the server closes (answered by the first hook below).
+    frameworkErrors: (err, _request, reply) => {
+      const error = fromFastify(err) ?? toMicrosError(err);
+      void (reply as FastifyReply).status(error.status).send(error.toBody());
+    },
+    clientErrorHandler: answerClientError,
+    return503OnClosing: false,
   });
   app.decorateRequest("user", undefined);
 
@@ -48,7 +92,15 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
     done(null, payload),
   );
 
-  app.addHook("onRequest", async (request) => {
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (request, reply) => {
+    if (closing) {
+      reply.header("connection", "close");
+      throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping and takes no new requests; try again soon.");
+    }
     if (request.url === "/healthz") return;
     const header = request.headers.authorization;
     const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;

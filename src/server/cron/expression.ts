@@ -7,6 +7,8 @@ export type Schedule =
   | { kind: "cron"; expression: string; pattern: string };
 
 const UNITS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+/** The longest rate: a year, so every next run is a date well within what a Date holds. */
+const MAX_RATE_MS = 365 * 86_400_000;
 const FIELD_MAX = [59, 23, 31, 12, 7];
 
 function invalid(expression: string, why: string): MicrosError {
@@ -44,17 +46,24 @@ export function parseSchedule(text: string): Schedule {
     if (!/^[1-9]\d*$/.test(count) || every === undefined) {
       throw invalid(expression, "a rate is a whole number and minute(s), hour(s) or day(s)");
     }
-    return { kind: "rate", expression, everyMs: Number(count) * every };
+    const everyMs = Number(count) * every;
+    if (everyMs > MAX_RATE_MS) {
+      throw invalid(expression, "a rate is at most a year (365 days, 8760 hours or 525600 minutes)");
+    }
+    return { kind: "rate", expression, everyMs };
   }
   if (fields.length !== 5 && fields.length !== 6) {
     throw invalid(expression, `it has ${fields.length} fields; a rate has 2, a cron expression 5 (or AWS's 6)`);
   }
   const pattern = (fields.length === 6 ? fromAws(fields, expression) : fields).join(" ");
+  let next: Date | null;
   try {
-    new Cron(pattern, { timezone: "UTC", paused: true });
+    next = new Cron(pattern, { timezone: "UTC", paused: true }).nextRun();
   } catch (err) {
     throw invalid(expression, (err as Error).message.replace(/^CronPattern: /, ""));
   }
+  // A day that never comes (`0 0 30 2 *`): refused now rather than stored with no next run.
+  if (!next) throw invalid(expression, "it never fires: no date matches it");
   return { kind: "cron", expression, pattern };
 }
 

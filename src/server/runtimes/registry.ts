@@ -22,6 +22,39 @@ async function installNode(target: string): Promise<Runtime> {
   return nodeRuntime(target);
 }
 
+const LANGUAGE_NAMES: Record<string, Runtime["language"] | undefined> = {
+  node: "node",
+  nodejs: "node",
+  python: "python",
+  python3: "python",
+};
+
+/** Runtime ids by version: `nodejs<major>` and `python3.<minor>`, the forms Deta used. */
+const ID_FORMS = {
+  node: /^nodejs([1-9]\d{0,2})$/,
+  python: /^python(3)\.(0|[1-9]\d{0,2})$/,
+} as const;
+
+/** The oldest version of each language a micro may name, as Deta offered them. */
+const OLDEST: Record<Runtime["language"], number[]> = { node: [12], python: [3, 7] };
+const OLDEST_IDS: Record<Runtime["language"], string> = { node: "nodejs12", python: "python3.7" };
+
+function version(id: string): { language: Runtime["language"]; numbers: number[] } | undefined {
+  for (const language of ["node", "python"] as const) {
+    const match = ID_FORMS[language].exec(id);
+    if (match) return { language, numbers: match.slice(1).map(Number) };
+  }
+  return undefined;
+}
+
+function compare(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const difference = (a[i] ?? 0) - (b[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
 /** The runtimes this server offers, by id. The first of each language is its default. */
 export class RuntimeRegistry {
   private readonly runtimes: Runtime[];
@@ -57,21 +90,39 @@ export class RuntimeRegistry {
   }
 
   /**
-   * Finds a runtime by id. A micro created under another version of the same
-   * language (`nodejs18` on a server that now runs Node 20) keeps working on
-   * the version this server has.
+   * Finds a runtime by id: this server's own (`nodejs20`, `python3.11`), or an earlier version of the same language
+   * that a micro may have been created under (before an upgrade, or on Deta): back to `nodejs12` and `python3.7`,
+   * the oldest Deta offered. Those run on this server's version. Anything else (a newer version, `nodejs0`,
+   * `python2`, another language) is refused with the list of what this server offers.
    */
   get(id: string): Runtime {
     const exact = this.runtimes.find((runtime) => runtime.id === id);
     if (exact) return exact;
-    const family = this.runtimes.find((runtime) => id.startsWith(runtime.id.replace(/[\d.]+$/, "")));
-    if (family) return family;
-    throw new MicrosError("ERR_VALIDATION", `Unknown runtime ${id}. This server offers: ${this.ids().join(", ")}.`);
+    const wanted = version(id);
+    const same = wanted && this.runtimes.find((runtime) => runtime.language === wanted.language);
+    const current = same && version(same.id);
+    if (
+      wanted &&
+      same &&
+      current &&
+      compare(wanted.numbers, OLDEST[wanted.language]) >= 0 &&
+      compare(wanted.numbers, current.numbers) < 0
+    ) {
+      return same;
+    }
+    const ids = this.ids();
+    const oldest = this.runtimes.map((runtime) => OLDEST_IDS[runtime.language]);
+    throw new MicrosError(
+      "ERR_VALIDATION",
+      `Unknown runtime ${id}. This server offers ${ids.join(" and ")}; micros of an earlier version, back to ${oldest.join(" and ")}, run on these.`,
+      { details: { runtime: id, offered: ids } },
+    );
   }
 
-  /** Accepts a language name (`node`, `nodejs`) or a full id, and returns the runtime's id. */
+  /** Accepts a language name (`node`, `nodejs`, `python`, `python3`) or an id, and returns the runtime's id. */
   resolve(requested: string): string {
-    const wanted = requested === "node" ? "nodejs" : requested;
-    return this.get(wanted).id;
+    const language = LANGUAGE_NAMES[requested];
+    const runtime = language && this.runtimes.find((candidate) => candidate.language === language);
+    return runtime ? runtime.id : this.get(requested).id;
   }
 }
