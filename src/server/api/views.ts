@@ -9,6 +9,8 @@ import type { Release } from "../store/releases.js";
 import type { ScheduleRow } from "../store/schedules.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** A schedule stored before rates were bounded may run past what a Date holds: "never", not a failed listing. */
+const nextRunTime = (ms: number) => (Number.isNaN(new Date(ms).getTime()) ? "never" : iso(ms));
 const MB = 1024 * 1024;
 
 export function projectView(project: Project): ProjectView {
@@ -73,7 +75,7 @@ export function microView(input: {
     cron: input.schedule
       ? {
           expression: input.schedule.expression,
-          nextRun: iso(input.schedule.nextRunAt),
+          nextRun: nextRunTime(input.schedule.nextRunAt),
           lastRun: input.schedule.lastRunAt === null ? null : iso(input.schedule.lastRunAt),
         }
       : null,
