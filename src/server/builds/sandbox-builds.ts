@@ -234,8 +234,9 @@ export class SandboxBuilds implements Builds {
       const diskFree = await freeBytes(build.disk.dir);
       const cacheFree = cache ? await freeBytes(cache.dir) : Number.POSITIVE_INFINITY;
       const diagnose = async (): Promise<LimitHit | undefined> => {
-        if (hits.oom > 0) return memoryLimit(limits.memoryBytes);
+        // A fork bomb also runs out of memory on its way: the process limit is the one it was stopped by.
         if (hits.pids > 0) return processLimit(limits.pids);
+        if (hits.oom > 0) return memoryLimit(limits.memoryBytes);
         if (diskFree < FULL_BYTES) return diskLimit(limits.diskBytes, "its disk");
         if (cacheFree < FULL_BYTES) return diskLimit(limits.cacheBytes, "its owner's package cache");
         return undefined;
