@@ -70,22 +70,22 @@ function get(port: number, path = "/", headers: Record<string, string> = {}): Pr
   });
 }
 
-/** A request the client gives up on after `ms`. */
-function giveUpAfter(port: number, ms: number, path = "/"): Promise<void> {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path, agent: false, timeout: ms });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve());
-    req.on("close", () => resolve());
-    req.end();
-  });
+/** A request the client gives up on once `ready()` says so (an instance has started to start for it). */
+async function giveUpWhen(port: number, ready: () => boolean): Promise<void> {
+  const req = request({ host: "127.0.0.1", port, path: "/", agent: false });
+  const closed = new Promise((resolve) => req.on("close", resolve));
+  req.on("error", () => {});
+  req.end();
+  await until("the request to wait for an instance", ready);
+  req.destroy();
+  await closed;
 }
 
 describe("the instance boundary, on fake instances", () => {
   it("a client that gives up during a cold start lets go: the instance becomes ready, idles and sleeps", async () => {
     const { executor, port, instances, platformLines } = await useGateway({ idleTimeoutMs: 200 });
     executor.app = { ...executor.app, loadMs: 400 };
-    await giveUpAfter(port, 50);
+    await giveUpWhen(port, () => instances()[0]?.state === "starting");
     await until("the instance to start", () => instances()[0]?.state === "ready");
     assert.equal(instances()[0]?.inFlight, 0, "nothing holds the instance");
     await until("the instance to sleep", () => instances().length === 0);
@@ -97,7 +97,7 @@ describe("the instance boundary, on fake instances", () => {
     executor.app = { ...executor.app, loadMs: 400 };
     const socket = connect(port, "127.0.0.1");
     socket.write("GET /chat HTTP/1.1\r\nHost: fake\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
-    await sleep(50);
+    await until("the upgrade to wait for an instance", () => instances()[0]?.state === "starting");
     socket.destroy();
     await until("the instance to start", () => instances()[0]?.state === "ready");
     assert.equal(instances()[0]?.inFlight, 0);
@@ -150,7 +150,7 @@ describe("the instance boundary, on fake instances", () => {
     assert.equal((await get(port)).status, 200);
     const old = instances()[0]?.id;
     const slow = get(port, "/slow");
-    await sleep(50);
+    await until("the slow request to arrive", () => instances()[0]?.inFlight === 1);
     MICRO.currentReleaseId = "r2";
     try {
       manager.retire(MICRO.id);
@@ -168,6 +168,15 @@ describe("the instance boundary, on fake instances", () => {
     } finally {
       MICRO.currentReleaseId = "r1";
     }
+  });
+
+  it("an instance retired while it starts is stopped, and that is not counted as a failed start", async () => {
+    const { executor, manager, port, instances } = await useGateway();
+    executor.app = { ...executor.app, loadMs: 1000 };
+    await giveUpWhen(port, () => instances()[0]?.state === "starting");
+    manager.retire(MICRO.id);
+    await until("the instance to be gone", () => instances().length === 0);
+    assert.equal(manager.startFailures(MICRO.id), undefined);
   });
 
   it("starts more instances while every one is at its target, up to the maximum", async () => {

@@ -81,7 +81,11 @@ export function relay(answer: IncomingMessage, res: ServerResponse, trace: Trace
       withoutHeaders(answer.rawHeaders, (name) => HOP_BY_HOP.has(name)),
     );
     answer.on("data", (chunk: Buffer) => trace.response(chunk));
+    // An answer cut short (the instance died mid-body) cuts the client's response short too.
     answer.once("error", () => res.destroy());
+    answer.once("close", () => {
+      if (!answer.complete) res.destroy();
+    });
     answer.pipe(res);
   });
 }

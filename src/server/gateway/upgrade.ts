@@ -1,6 +1,6 @@
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { MicrosError, toMicrosError } from "../../shared/errors.js";
+import { ERROR_CODES, MicrosError, toMicrosError } from "../../shared/errors.js";
 import { unauthorized } from "./access.js";
 import { CLIENT_GONE, type GatewayOptions, reservedPathError } from "./gateway.js";
 import { forwardedHeaders } from "./proxy.js";
@@ -50,7 +50,15 @@ export function createUpgradeHandler(options: GatewayOptions): UpgradeHandler {
       body: undefined,
     };
     options.dispatcher.tunnel(micro, outgoing, socket, head, client.signal).catch((err: unknown) => {
-      if (!client.signal.aborted) refuse(socket, toMicrosError(err));
+      if (client.signal.aborted) return;
+      const error = toMicrosError(err);
+      if (ERROR_CODES[error.code].kind === "system") {
+        options.operator.error(
+          { micro: micro.id, err: error.cause ?? error },
+          `an upgrade of ${req.url} failed inside the platform`,
+        );
+      }
+      refuse(socket, error);
     });
   };
 }

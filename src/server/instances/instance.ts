@@ -78,6 +78,8 @@ export class Instance {
   private readonly launched: Promise<unknown>;
   private readonly stderrTail: string[] = [];
   private served = false;
+  /** The platform asked the instance to stop: its end is not the app's failure. */
+  private stopAsked = false;
   /** Why the platform killed the instance, when it did so for a reason of its own. */
   private killedBecause: string | undefined;
   private cutReported = false;
@@ -130,6 +132,7 @@ export class Instance {
 
   /** Stops the instance, at any point of its life: SIGTERM so in-flight work can finish, SIGKILL after the grace. */
   async stop(): Promise<void> {
+    this.stopAsked = true;
     this.move("stopping");
     // Not launched yet: boot kills it as soon as the launch returns.
     await this.launched;
@@ -226,7 +229,7 @@ export class Instance {
           `The micro did not become ready within ${this.options.startMs / 1000} s of starting. Check that loading index.js does not wait on something that never comes; see \`micros logs\`.`,
         );
       case "exited": {
-        if (this.current === "stopping") {
+        if (this.stopAsked) {
           return new MicrosError("ERR_SHUTTING_DOWN", "The instance was stopped before it was ready; try again.");
         }
         const last = this.stderrTail.at(-1);
@@ -279,7 +282,7 @@ export class Instance {
   }
 
   private describeEnd(): string {
-    return this.current === "stopping" ? "stopped" : "ended unexpectedly";
+    return this.stopAsked ? "stopped" : "ended unexpectedly";
   }
 
   private end(reason: string, status?: ExitStatus): void {

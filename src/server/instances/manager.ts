@@ -227,7 +227,9 @@ export class InstanceManager {
       (err: unknown) => {
         // A failed instance takes no more requests, even before its process is seen to exit.
         this.unserve(instance);
-        this.backoff.failed(micro.id, toMicrosError(err));
+        // Stopped by the platform while starting (a deploy, a shutdown): not the app's failure.
+        const error = toMicrosError(err);
+        if (error.code !== "ERR_SHUTTING_DOWN") this.backoff.failed(micro.id, error);
       },
     );
     this.serving.set(micro.id, [...(this.serving.get(micro.id) ?? []), instance]);
