@@ -5,9 +5,7 @@
  * It imports nothing from the daemon.
  */
 import { writeSync } from "node:fs";
-import { install } from "./install.mjs";
 import { type BuildJob, type BuildResult, RESULT_FD } from "./protocol.mjs";
-import { unpack } from "./unpack.mjs";
 
 async function readJob(): Promise<BuildJob> {
   const chunks: Buffer[] = [];
@@ -16,5 +14,9 @@ async function readJob(): Promise<BuildJob> {
 }
 
 const job = await readJob();
-const result: BuildResult = job.step === "unpack" ? await unpack(job) : await install(job);
+// Each step loads only what it uses: unpacking is on every deploy's path, the bundler only on installs.
+const result: BuildResult =
+  job.step === "unpack"
+    ? await (await import("./unpack.mjs")).unpack(job)
+    : await (await import("./install.mjs")).install(job);
 writeSync(RESULT_FD, `${JSON.stringify(result)}\n`);
