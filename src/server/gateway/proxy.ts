@@ -24,6 +24,8 @@ export function withoutHeaders(raw: string[], drop: (name: string) => boolean): 
   return kept;
 }
 
+const notForwarded = (name: string) => HOP_BY_HOP.has(name) || CLIENT_IDENTITY_HEADERS.has(name);
+
 /**
  * The headers the app gets: the client's, without hop-by-hop ones, without any the client sent under the names
  * that say who it is (the gateway sets those), and without the platform's credentials (`platformHeaders`).
@@ -35,7 +37,7 @@ export function forwardedHeaders(
 ): string[] {
   const drop =
     platformHeaders.length === 0 && !keepUpgrade
-      ? (name: string) => HOP_BY_HOP.has(name) || CLIENT_IDENTITY_HEADERS.has(name)
+      ? notForwarded
       : (name: string) =>
           (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === "connection" || name === "upgrade"))) ||
           CLIENT_IDENTITY_HEADERS.has(name) ||
