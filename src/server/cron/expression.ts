@@ -19,6 +19,16 @@ function invalid(expression: string, why: string): MicrosError {
 }
 
 /**
+ * AWS's day-of-week numbers (1-7 from Sunday) as standard cron's (0-6 from Sunday). Only days move: the `3` of
+ * `6#3` (the third Friday) counts occurrences and the `2` of `1-7/2` is a step, so a number after `#` or `/`
+ * stays. `L` alone is the last day of the week, Saturday; `6L` (the last Friday) keeps its `L`.
+ */
+function awsDaysOfWeek(value: string): string {
+  if (value === "L") return "6";
+  return value.replace(/(^|[^#/\d])(\d+)/g, (_all, before: string, day: string) => `${before}${(Number(day) + 6) % 7}`);
+}
+
+/**
  * AWS's 6-field form, which Deta used (minutes hours day-of-month month
  * day-of-week year, `?` for "any", days of the week 1-7 from Sunday), as
  * standard 5-field cron.
@@ -32,8 +42,7 @@ function fromAws(fields: string[], expression: string): string[] {
       /^(\d+)\/(\d+)$/,
       (_all, start: string, step: string) => `${start}-${FIELD_MAX[index]}/${step}`,
     );
-    if (index === 4) value = value.replace(/\d+/g, (day) => String((Number(day) + 6) % 7));
-    return value;
+    return index === 4 ? awsDaysOfWeek(value) : value;
   });
 }
 
