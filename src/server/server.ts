@@ -102,7 +102,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     maxInstances: config.maxInstances,
     limits,
   });
-  const deployer = new Deployer({ ...config, store, runtimes, instances, logs, builds, dataDir });
+  const deployer = new Deployer({ ...config, store, runtimes, instances, logs, operator: logger, builds, dataDir });
   started.push(() => instances.close());
   started.push(() => deployer.close());
   await deployer.cleanup();

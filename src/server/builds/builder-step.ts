@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { basename, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -7,8 +8,12 @@ import { MicrosError } from "../../shared/errors.js";
 import { formatBytes } from "../../shared/format.js";
 import type { Installed, Unpacked } from "./builds.js";
 
-/** The compiled builder as shipped. */
-export const BUILDER_DIR = fileURLToPath(new URL("../../../runtimes/build/", import.meta.url));
+/**
+ * The compiled builder as shipped: beside this module in dist/, or in dist/ when this module runs from its
+ * source (tests), since the builder runs on plain Node, never through a TypeScript loader.
+ */
+const above = fileURLToPath(new URL("../../../", import.meta.url));
+export const BUILDER_DIR = join(above, basename(above) === "dist" ? "" : "dist", "runtimes", "build");
 export const BUILDER_FILE = "builder.mjs";
 
 const OUTPUT_CAP = 256 * 1024;

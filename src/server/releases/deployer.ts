@@ -3,13 +3,14 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import * as tar from "tar";
 import type { DeployEvent } from "../../shared/api.js";
-import { MicrosError, toMicrosError } from "../../shared/errors.js";
+import { ERROR_CODES, MicrosError, toMicrosError } from "../../shared/errors.js";
 import { exists } from "../../shared/exists.js";
 import { formatBytes } from "../../shared/format.js";
 import type { Build, BuildOwner, Builds } from "../builds/builds.js";
 import { readBack } from "../builds/read-back.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LogSink } from "../logs/log-sink.js";
+import type { OperatorLog } from "../logs/operator-log.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import type { InstallKind, Runtime } from "../runtimes/runtime.js";
 import type { Micro } from "../store/micros.js";
@@ -40,6 +41,19 @@ const PATH_BYTES = 1024;
 const INSTALLED_ENTRIES = 1_000_000;
 const INSTALLED_DEPTH = 256;
 
+/**
+ * What a tenant is told of a failure: their own mistakes as they are; a failure of the platform's (which may
+ * name host paths) only as such, with the whole of it in the operator's log.
+ */
+function forTheTenant(error: MicrosError, tellOperator: (error: MicrosError) => void): MicrosError {
+  if (ERROR_CODES[error.code].kind === "user" || error.code === "ERR_SHUTTING_DOWN") return error;
+  tellOperator(error);
+  return new MicrosError(
+    error.code,
+    "The deploy failed because of a problem on the server, not in the upload; the server's log says what. Deploy again, or tell the operator.",
+  );
+}
+
 /** An entry that is a link or a folder would be followed at every start: only a regular file is served. */
 async function checkEntry(appDir: string, entry: string): Promise<void> {
   const stats = await lstat(join(appDir, entry));
@@ -61,6 +75,8 @@ export interface DeployerOptions {
   runtimes: RuntimeRegistry;
   instances: InstanceManager;
   logs: LogSink;
+  /** The server's own log: failures of the platform's, not the upload's, are the operator's to see. */
+  operator: OperatorLog;
   builds: Builds;
   dataDir: string;
   maxUploadBytes: number;
@@ -183,7 +199,9 @@ export class Deployer {
       await this.prune(micro.id);
       return { release, installOutput: install.output };
     } catch (err) {
-      const error = toMicrosError(err);
+      const error = forTheTenant(toMicrosError(err), (internal) =>
+        this.options.operator.error({ micro: micro.id, err: internal }, "a deploy failed on the platform's side"),
+      );
       logs.platform(micro.id, `deploy failed, the previous release keeps serving: ${error.message}`);
       await rm(building, { recursive: true, force: true });
       await rm(manifestFile(target), { force: true });
