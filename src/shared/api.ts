@@ -56,16 +56,29 @@ export const createMicroBody = z.strictObject({
   runtime: z.string().min(1).max(50),
 });
 export const createUserBody = z.strictObject({ name: nameSchema });
-/** Names the platform sets itself; an app's own variables may not shadow them. */
-export const RESERVED_ENV_PREFIXES = ["MICROS_", "DETA_"] as const;
+/**
+ * The whole `MICROS_` prefix is the platform's: it sets some of these names in every instance
+ * (`instances/environment.ts`) and may set more later, and an app that had set one would then change meaning
+ * without a word. No app written for Deta uses the prefix, so reserving all of it costs them nothing.
+ */
+export const RESERVED_ENV_PREFIX = "MICROS_";
+/**
+ * Deta's names that the platform sets in every instance, as Deta did. Only these: the other `DETA_` names are the
+ * app's (`DETA_BASE_HOST`, `DETA_DRIVE_HOST`, `DETA_BASE_NAME`, ...), as they were on Deta.
+ */
+export const RESERVED_DETA_ENV = ["DETA_PROJECT_KEY", "DETA_PATH", "DETA_RUNTIME"] as const;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Why a variable name is refused, or undefined when it is fine. */
 export function envKeyProblem(key: string): string | undefined {
   if (!ENV_KEY.test(key) || key.length > 256)
     return "must be letters, digits and underscores, not starting with a digit";
-  if (RESERVED_ENV_PREFIXES.some((prefix) => key.toUpperCase().startsWith(prefix))) {
-    return `is reserved: names starting with ${RESERVED_ENV_PREFIXES.join(" or ")} are set by the platform`;
+  const upper = key.toUpperCase();
+  if (upper.startsWith(RESERVED_ENV_PREFIX)) {
+    return `is reserved: names starting with ${RESERVED_ENV_PREFIX} are kept for the platform, which sets some in every instance and may set more`;
+  }
+  if ((RESERVED_DETA_ENV as readonly string[]).includes(upper)) {
+    return `is reserved: the platform sets ${upper} in every instance, as Deta did (other DETA_ names are yours to set)`;
   }
   return undefined;
 }
