@@ -333,6 +333,13 @@ export const SETTINGS = {
     5,
     "releases kept per micro for rollback, the current one included",
   ),
+  /** Deta's allowance was 10 GB of Drive per account; here it is per project, files and unfinished uploads. */
+  driveQuotaBytes: setting(
+    "drive-quota",
+    megabytes(1, 1024 * 1024 * 1024),
+    10 * 1024 * MB,
+    "what each project's drives may hold in all",
+  ),
 };
 
 export type SettingKey = keyof typeof SETTINGS;

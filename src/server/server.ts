@@ -5,6 +5,7 @@ import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import { Scheduler } from "./cron/scheduler.js";
+import { DataService, dataRoute } from "./data/data-service.js";
 import { prepareDataDir } from "./data-dir.js";
 import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
@@ -71,6 +72,14 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   const admin = await ensureAdmin(store, dataDir);
   const secrets = await Secrets.load(dataDir);
   const projectKeys = new ProjectKeys(store.projects, secrets);
+  // Deta Base and Drive for the projects' micros and their owners: /base/... and /drive/... on this host.
+  const data = await DataService.open({
+    dataDir,
+    projectOf: (key) => projectKeys.projectOf(key),
+    driveQuotaBytes: config.driveQuotaBytes,
+    operator: logger,
+  });
+  started.push(() => data.close());
 
   const limits = new LimitPolicy(config);
   const { executor, builds } = await createIsolation(config, dataDir, (runtime, err) =>
@@ -148,6 +157,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       logs,
       secrets,
       projectKeys,
+      data,
       sandbox: executor.name,
       limits,
       scheduler,
@@ -165,7 +175,11 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     (req, res) => {
       const route = routeForHost(req.headers.host, config.domain);
       if (route.kind === "micro") gateway(req, res, route.subdomain);
-      else apiHandler(req, res);
+      else {
+        const mounted = dataRoute(req.url);
+        if (mounted) data.handle(req, res, mounted.path, mounted.service);
+        else apiHandler(req, res);
+      }
     },
     (req, socket, head) => {
       const route = routeForHost(req.headers.host, config.domain);
@@ -194,6 +208,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         await listening;
         logs.flush();
         visor.flush();
+        data.close();
         store.close();
       })();
       return closing;

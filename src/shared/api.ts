@@ -16,6 +16,9 @@ export interface CronView {
 }
 
 export const setVisorBody = z.strictObject({ enabled: z.boolean() });
+/** An upload's options: `fresh` installs the dependencies from scratch (`micros deploy purge-dependencies`). */
+export const deployQuery = z.strictObject({ fresh: z.enum(["true", "false", "1", "0"]).optional() });
+
 export const listRequestsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
 
 /** One request as the visor recorded it. Bodies are base64, present only when the micro's visor records them. */
@@ -228,4 +231,25 @@ export interface DeployView {
   micro: MicroView;
   release: ReleaseView;
   installOutput: string;
+}
+
+/** A project's key: what its micros get as DETA_PROJECT_KEY, and what the Base and Drive services take. */
+export interface ProjectKeyView {
+  project: ProjectView;
+  key: string;
+}
+
+/** A base of a project, with the items it holds now. */
+export interface BaseView {
+  name: string;
+  items: number;
+  createdAt: string;
+}
+
+/** A drive of a project, with its files and their bytes. */
+export interface DriveView {
+  name: string;
+  files: number;
+  bytes: number;
+  createdAt: string;
 }

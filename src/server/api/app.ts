@@ -7,6 +7,7 @@ import type { User } from "../store/users.js";
 import type { ApiContext } from "./context.js";
 import { authRoutes } from "./routes/auth.js";
 import { cronRoutes } from "./routes/cron.js";
+import { dataRoutes } from "./routes/data.js";
 import { envRoutes } from "./routes/env.js";
 import { limitRoutes } from "./routes/limits.js";
 import { logRoutes } from "./routes/logs.js";
@@ -134,6 +135,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
     async (v1) => {
       userRoutes(v1, ctx);
       projectRoutes(v1, ctx);
+      dataRoutes(v1, ctx);
       microRoutes(v1, ctx);
       releaseRoutes(v1, ctx);
       envRoutes(v1, ctx);

@@ -2,6 +2,7 @@ import type { FastifyRequest } from "fastify";
 import type { MicroView } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
 import type { Scheduler } from "../cron/scheduler.js";
+import type { DataService } from "../data/data-service.js";
 import type { Dispatcher } from "../instances/dispatcher.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
@@ -27,6 +28,8 @@ export interface ApiContext {
   logs: LogSink;
   secrets: Secrets;
   projectKeys: ProjectKeys;
+  /** The Base and Drive services, for listing a project's bases and drives. */
+  data: DataService;
   /** The executor's name, shown with every micro. */
   sandbox: string;
   limits: LimitPolicy;

@@ -1,0 +1,214 @@
+import type { Statement } from "better-sqlite3";
+import type { DataDb } from "../data-database.js";
+import { DetaError } from "../deta-error.js";
+import { finishItem, type JsonObject, type StoredItem } from "./item.js";
+import { filters, keyRange, matches, prefilterSql, type Query } from "./query.js";
+import { applyUpdate, keyNotFound, type Update } from "./update.js";
+
+/** Deta read up to 1 MB of items for one page of a query before filtering; so do we, so one query is bounded. */
+export const PAGE_SCAN_BYTES = 1024 * 1024;
+
+export interface QueryOptions {
+  limit?: number;
+  last?: string;
+  desc?: boolean;
+}
+
+export interface QueryPage {
+  /** The matching items, as stored JSON. */
+  items: string[];
+  /** Present only when more items may match: where the next page starts. */
+  last?: string;
+}
+
+export interface BaseSummary {
+  name: string;
+  items: number;
+  createdAt: number;
+}
+
+/** Seconds since the epoch: the unit of `__expires`. */
+export type Clock = () => number;
+const systemClock: Clock = () => Date.now() / 1000;
+
+/**
+ * Deta Base on SQLite: one table of items in key order for every base of every project, each base a range of the
+ * primary key (base, key). Every write is one statement or one transaction; better-sqlite3 runs them synchronously,
+ * so a read-modify-write (an update with `increment`) never interleaves with another and no update is lost.
+ * Items whose `__expires` has passed are never returned and are deleted by `sweep()`.
+ */
+export class BaseStore {
+  private readonly baseIds = new Map<string, number>();
+  private readonly queries = new Map<string, Statement>();
+  private readonly statements: {
+    findBase: Statement<[string, string], { id: number }>;
+    createBase: Statement<[string, string, number]>;
+    get: Statement<[number, string, number], { value: string }>;
+    upsert: Statement<[number, string, string, number | null]>;
+    insert: Statement<[number, string, string, number | null, number]>;
+    remove: Statement<[number, string]>;
+    write: Statement<[string, number | null, number, string]>;
+    sweep: Statement<[number]>;
+  };
+
+  constructor(
+    private readonly db: DataDb,
+    private readonly now: Clock = systemClock,
+  ) {
+    this.statements = {
+      findBase: db.prepare("SELECT id FROM bases WHERE project_id = ? AND name = ?"),
+      createBase: db.prepare(
+        "INSERT INTO bases (project_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (project_id, name) DO NOTHING",
+      ),
+      get: db.prepare("SELECT value FROM items WHERE base_id = ? AND key = ? AND (expires IS NULL OR expires > ?)"),
+      upsert: db.prepare(
+        `INSERT INTO items (base_id, key, value, expires) VALUES (?, ?, ?, ?)
+         ON CONFLICT (base_id, key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
+      ),
+      // An expired item is gone: inserting over it succeeds.
+      insert: db.prepare(
+        `INSERT INTO items (base_id, key, value, expires) VALUES (?, ?, ?, ?)
+         ON CONFLICT (base_id, key) DO UPDATE SET value = excluded.value, expires = excluded.expires
+         WHERE items.expires IS NOT NULL AND items.expires <= ?`,
+      ),
+      remove: db.prepare("DELETE FROM items WHERE base_id = ? AND key = ?"),
+      write: db.prepare("UPDATE items SET value = ?, expires = ? WHERE base_id = ? AND key = ?"),
+      sweep: db.prepare(
+        `DELETE FROM items WHERE (base_id, key) IN
+           (SELECT base_id, key FROM items WHERE expires IS NOT NULL AND expires <= ? LIMIT 1000)`,
+      ),
+    };
+  }
+
+  /** The base's id, or undefined when nothing was ever written to it. */
+  private baseId(projectId: string, name: string): number | undefined {
+    const cacheKey = `${projectId}\u0000${name}`;
+    const cached = this.baseIds.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const id = this.statements.findBase.get(projectId, name)?.id;
+    if (id !== undefined) this.baseIds.set(cacheKey, id);
+    return id;
+  }
+
+  /** Bases are made by their first write, as Deta's were. */
+  private ensureBase(projectId: string, name: string): number {
+    const id = this.baseId(projectId, name);
+    if (id !== undefined) return id;
+    this.statements.createBase.run(projectId, name, Date.now());
+    return this.baseId(projectId, name) as number;
+  }
+
+  /** The item as stored JSON, or undefined (never an expired one). */
+  get(projectId: string, base: string, key: string): string | undefined {
+    const id = this.baseId(projectId, base);
+    if (id === undefined) return undefined;
+    return this.statements.get.get(id, key, this.now())?.value;
+  }
+
+  /** Stores prepared items, overwriting; all of them or, on any failure, none. */
+  put(projectId: string, base: string, items: readonly StoredItem[]): void {
+    this.db.transaction(() => {
+      const id = this.ensureBase(projectId, base);
+      for (const item of items) this.statements.upsert.run(id, item.key, item.json, item.expires);
+    })();
+  }
+
+  /** Stores a prepared item unless one with its key exists: Deta's 409 "Key already exists". */
+  insert(projectId: string, base: string, item: StoredItem): void {
+    const inserted = this.db.transaction(() => {
+      const id = this.ensureBase(projectId, base);
+      return this.statements.insert.run(id, item.key, item.json, item.expires, this.now()).changes;
+    })();
+    if (inserted === 0) throw new DetaError(409, "Key already exists");
+  }
+
+  delete(projectId: string, base: string, key: string): void {
+    const id = this.baseId(projectId, base);
+    if (id !== undefined) this.statements.remove.run(id, key);
+  }
+
+  /** Reads, changes and writes the item in one transaction; 404 "Key not found" when there is none. */
+  update(projectId: string, base: string, key: string, update: Update): void {
+    this.db.transaction(() => {
+      const id = this.baseId(projectId, base);
+      const stored = id === undefined ? undefined : this.statements.get.get(id, key, this.now());
+      if (id === undefined || !stored) throw keyNotFound();
+      const next = finishItem(applyUpdate(JSON.parse(stored.value) as JsonObject, update));
+      this.statements.write.run(next.json, next.expires, id, key);
+    })();
+  }
+
+  /**
+   * One page of a query, in key order (or reversed). At most `limit` matches, from at most 1 MB of candidate
+   * items read; `last` is set only when more may match (Deta's paging, which the SDKs loop on).
+   */
+  query(projectId: string, base: string, query: Query, options: QueryOptions = {}): QueryPage {
+    const id = this.baseId(projectId, base);
+    if (id === undefined) return { items: [] };
+    const range = keyRange(query.key);
+    const where = ["base_id = ?", "(expires IS NULL OR expires > ?)", ...range.sql];
+    const params: (string | number)[] = [id, this.now(), ...range.params];
+    if (options.last !== undefined && options.last !== "") {
+      where.push(options.desc ? "key < ?" : "key > ?");
+      params.push(options.last);
+    }
+    const prefilter = prefilterSql(query);
+    if (prefilter) {
+      where.push(prefilter.sql);
+      params.push(...prefilter.params);
+    }
+    const sql = `SELECT key, value FROM items WHERE ${where.join(" AND ")} ORDER BY key ${options.desc ? "DESC" : "ASC"}`;
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const filtered = filters(query);
+    const items: string[] = [];
+    let lastReturned: string | undefined;
+    let lastRead: string | undefined;
+    let read = 0;
+    for (const row of this.statement(sql).iterate(...params) as IterableIterator<{ key: string; value: string }>) {
+      // Another candidate, but the budget is spent: the next page starts after what was read (or returned).
+      if (read >= PAGE_SCAN_BYTES) return { items, last: items.length >= limit ? lastReturned : lastRead };
+      read += row.value.length;
+      lastRead = row.key;
+      if (range.check && !range.check(row.key)) continue;
+      if (filtered && !matches(query, JSON.parse(row.value) as JsonObject)) continue;
+      // A full page and one more match: there is a next page.
+      if (items.length >= limit) return { items, last: lastReturned };
+      items.push(row.value);
+      lastReturned = row.key;
+    }
+    return { items };
+  }
+
+  /** Queries differ only in their conditions; their statements are kept, up to a hundred. */
+  private statement(sql: string): Statement {
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.queries.size >= 100) this.queries.delete(this.queries.keys().next().value as string);
+      this.queries.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** The project's bases with how many items each holds. */
+  list(projectId: string): BaseSummary[] {
+    const rows = this.db
+      .prepare(
+        `SELECT b.name AS name, b.created_at AS createdAt,
+           (SELECT count(*) FROM items i WHERE i.base_id = b.id AND (i.expires IS NULL OR i.expires > ?)) AS items
+         FROM bases b WHERE b.project_id = ? ORDER BY b.name`,
+      )
+      .all(this.now(), projectId) as BaseSummary[];
+    return rows;
+  }
+
+  /** Deletes expired items, a thousand at a time; how many. */
+  sweep(): number {
+    let deleted = 0;
+    for (;;) {
+      const { changes } = this.statements.sweep.run(this.now());
+      deleted += changes;
+      if (changes < 1000) return deleted;
+    }
+  }
+}

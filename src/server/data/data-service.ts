@@ -1,0 +1,152 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { handleBase } from "./base/base-routes.js";
+import { BaseStore, type Clock } from "./base/base-store.js";
+import { type DataDb, openDataDatabase } from "./data-database.js";
+import { badRequest, DetaError, unauthorized } from "./deta-error.js";
+import { handleDrive } from "./drive/drive-routes.js";
+import { DriveStore } from "./drive/drive-store.js";
+import { sendError } from "./http.js";
+
+/** Which service a path prefix of the platform's own host leads to. */
+export type DataServiceName = "base" | "drive";
+
+export interface DataServiceOptions {
+  dataDir: string;
+  /** The project a presented project key opens (`ProjectKeys.projectOf`). */
+  projectOf(key: string): string | undefined;
+  /** What each project's drives may hold in all. */
+  driveQuotaBytes: number;
+  /** Where failures that are not the client's go. */
+  operator?: Pick<Logger, "error">;
+  /** Seconds since the epoch, for `__expires`; injected by tests. */
+  clock?: Clock;
+  /** How often expired items and abandoned uploads are removed. */
+  sweepIntervalMs?: number;
+}
+
+/** Base and Drive names: 1-255 characters, any but `/` and control characters. */
+function validName(name: string): boolean {
+  if (name.length === 0 || name.length > 255 || name.includes("/")) return false;
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
+const BASE_RESOURCES = new Set(["items", "query"]);
+const DRIVE_RESOURCES = new Set(["files", "uploads"]);
+
+/**
+ * Deta Base and Deta Drive, as the SDKs call them: `/v1/{project_id}/{name}/...`, or the 0.0.x SDK's
+ * `/{project_id}/{name}/...`. One handler serves both (their resources do not overlap: `items` and `query` are
+ * Base's, `files` and `uploads` Drive's), at a root (`database.deta.sh`, `drive.deta.sh`) or under a prefix of the
+ * platform's own host (`/base`, `/drive`). Every request carries the project's key in `X-API-Key`; it opens only
+ * that project's bases and drives. Nothing here knows about the control API's users or tokens.
+ */
+export class DataService {
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly db: DataDb,
+    readonly bases: BaseStore,
+    readonly drives: DriveStore,
+    private readonly options: DataServiceOptions,
+  ) {
+    this.timer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 30_000);
+    this.timer.unref();
+  }
+
+  static async open(options: DataServiceOptions): Promise<DataService> {
+    const db = openDataDatabase(join(options.dataDir, "data.db"));
+    try {
+      const drives = new DriveStore(db, join(options.dataDir, "drive"), options.driveQuotaBytes);
+      await drives.open();
+      return new DataService(db, new BaseStore(db, options.clock), drives, options);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Removes expired items and abandoned uploads (also run on a timer). */
+  async sweep(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.bases.sweep();
+      await this.drives.sweep();
+    } catch (err) {
+      this.options.operator?.error({ err }, "could not remove expired Base items or abandoned Drive uploads");
+    }
+  }
+
+  /**
+   * Answers one request. `path` is the request's path below where the service is mounted (the whole URL at a
+   * root); `only` restricts it to one service, as `/base` and `/drive` on the platform's host do.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, path = req.url ?? "/", only?: DataServiceName): void {
+    this.serve(req, res, path, only).catch((err: unknown) => {
+      if (err instanceof DetaError) {
+        sendError(res, err);
+        return;
+      }
+      this.options.operator?.error({ err, path: path.split("?")[0] }, "a Base or Drive request failed");
+      sendError(res, new DetaError(500, "Internal server error"));
+    });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, path: string, only?: DataServiceName) {
+    if (this.closed) throw new DetaError(503, "The server is stopping; try again soon");
+    const mark = path.indexOf("?");
+    const pathname = mark === -1 ? path : path.slice(0, mark);
+    const search = mark === -1 ? "" : path.slice(mark + 1);
+    let segments = pathname.split("/").slice(1);
+    // `v1` is never a project id (ids are 12 characters), so the two shapes cannot be confused.
+    if (segments[0] === "v1" && segments.length >= 4) segments = segments.slice(1);
+    const [rawProject, rawName, ...rest] = segments;
+    const resource = rest[0] ?? "";
+    const service = BASE_RESOURCES.has(resource) ? "base" : DRIVE_RESOURCES.has(resource) ? "drive" : undefined;
+    if (!rawProject || !rawName || !service || (only && only !== service)) throw new DetaError(404, "Not found");
+    let projectId: string;
+    let name: string;
+    try {
+      projectId = decodeURIComponent(rawProject);
+      name = decodeURIComponent(rawName);
+    } catch {
+      throw badRequest("The path is not correctly URL-encoded");
+    }
+    // The key first: a wrong one learns nothing, not even whether the name is valid.
+    const key = req.headers["x-api-key"];
+    if (typeof key !== "string" || this.options.projectOf(key.trim()) !== projectId) throw unauthorized();
+    if (!validName(name)) {
+      throw badRequest(
+        `${service === "base" ? "Base" : "Drive"} name is not valid: 1-255 characters, no / or control characters`,
+      );
+    }
+    if (service === "base") await handleBase(this.bases, { projectId, base: name, rest }, req, res);
+    else await handleDrive(this.drives, { projectId, drive: name, rest, query: new URLSearchParams(search) }, req, res);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.db.close();
+  }
+}
+
+/**
+ * Requests to the platform's own host for the data services: `/base/...` and `/drive/...`, with the path below
+ * the prefix; undefined for anything else (the control API's).
+ */
+export function dataRoute(url: string | undefined): { service: DataServiceName; path: string } | undefined {
+  if (!url) return undefined;
+  for (const service of ["base", "drive"] as const) {
+    const prefix = `/${service}/`;
+    if (url.startsWith(prefix)) return { service, path: url.slice(prefix.length - 1) };
+  }
+  return undefined;
+}
