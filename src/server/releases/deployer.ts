@@ -84,6 +84,14 @@ export interface DeployerOptions {
   keepReleases: number;
 }
 
+export interface DeployOptions {
+  /**
+   * Install the dependencies from scratch (`micros deploy purge-dependencies`): neither the base release's install
+   * nor the install cache is used, and the new install replaces the cached one.
+   */
+  fresh?: boolean;
+}
+
 export interface DeployResult {
   release: Release;
   installOutput: string;
@@ -114,6 +122,7 @@ export class Deployer {
     body: Readable,
     declaredLength: number | undefined,
     progress: (event: DeployEvent) => void = () => {},
+    { fresh = false }: DeployOptions = {},
   ): Promise<DeployResult> {
     if (this.closing)
       throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping; deploy again once it is back.");
@@ -125,7 +134,7 @@ export class Deployer {
     }
     this.busy.add(micro.id);
     const controller = new AbortController();
-    const work = this.build(micro, body, declaredLength, progress, controller.signal);
+    const work = this.build(micro, body, declaredLength, progress, controller.signal, fresh);
     this.running.set(
       controller,
       work.catch(() => {}),
@@ -144,6 +153,7 @@ export class Deployer {
     declaredLength: number | undefined,
     progress: (event: DeployEvent) => void,
     signal: AbortSignal,
+    fresh: boolean,
   ): Promise<DeployResult> {
     const { store, logs } = this.options;
     const releaseId = store.releases.newId();
@@ -178,7 +188,7 @@ export class Deployer {
       const base = unpacked.base ? await this.baseRelease(micro.id, unpacked.base) : undefined;
       const manifest = await buildManifest(building, runtime.installedDir);
       await checkEntry(building, await runtime.findEntry(building));
-      const install = await this.install(micro, runtime, build, building, manifest, base, progress);
+      const install = await this.install(micro, runtime, build, building, manifest, base, progress, fresh);
       if (signal.aborted)
         throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping, so the deploy was cancelled.");
       await writeManifest(target, manifest);
@@ -223,9 +233,11 @@ export class Deployer {
     manifest: FileManifest,
     base: { dir: string; manifest: FileManifest } | undefined,
     progress: (event: DeployEvent) => void,
+    fresh: boolean,
   ): Promise<{ kind: InstallKind; output: string }> {
     const installedDir = join(building, runtime.installedDir);
     if (
+      !fresh &&
       base !== undefined &&
       sameDependencies(manifest, base.manifest, runtime.dependencyFiles) &&
       (await reuseInstalled(base.dir, building, runtime.installedDir))
@@ -234,7 +246,7 @@ export class Deployer {
     const key = await runtime.installKey(building);
     const cache = new InstallCache(join(this.options.dataDir, "cache", "installs", this.ownerOf(micro).id));
     const cacheKey = key === undefined ? undefined : cache.key(key);
-    if (cacheKey && (await cache.restore(cacheKey, installedDir))) return { kind: "cached", output: "" };
+    if (!fresh && cacheKey && (await cache.restore(cacheKey, installedDir))) return { kind: "cached", output: "" };
     progress({ event: "installing" });
     const installed = await build.install({ language: runtime.language, python: runtime.interpreter }, (text) =>
       progress({ event: "output", text }),
@@ -254,7 +266,7 @@ export class Deployer {
           )
         : err;
     });
-    if (cacheKey) await cache.store(cacheKey, installedDir);
+    if (cacheKey) await cache.store(cacheKey, installedDir, { replace: fresh });
     return { kind: installed.kind, output: installed.output };
   }
 

@@ -28,13 +28,18 @@ export class InstallCache {
     return (await exists(entry)) && linkTree(entry, target);
   }
 
-  async store(key: string, source: string): Promise<void> {
+  /** Keeps an install; `replace` puts it in place of the one kept already (a purge: that one may be broken). */
+  async store(key: string, source: string, { replace = false }: { replace?: boolean } = {}): Promise<void> {
     const entry = join(this.dir, key);
-    if (await exists(entry)) return;
+    if (!replace && (await exists(entry))) return;
     await mkdir(this.dir, { recursive: true });
     const staging = `${entry}.${process.pid}.tmp`;
-    if (await linkTree(source, staging))
+    if (await linkTree(source, staging)) {
+      const old = `${entry}.${process.pid}.old.tmp`;
+      if (replace) await rename(entry, old).catch(() => {});
       await rename(staging, entry).catch(() => rm(staging, { recursive: true, force: true }));
+      await rm(old, { recursive: true, force: true });
+    }
     await this.evict();
   }
 

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { type DeployEvent, type DeployView, rollbackBody } from "../../../shared/api.js";
+import { type DeployEvent, type DeployView, deployQuery, rollbackBody } from "../../../shared/api.js";
 import { MicrosError, toMicrosError } from "../../../shared/errors.js";
 import type { DeployResult } from "../../releases/deployer.js";
 import type { Release } from "../../store/releases.js";
@@ -68,6 +68,9 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.post<{ Params: { id: string } }>("/micros/:id/releases", async (request, reply) => {
     const micro = ownedMicro(ctx, request, request.params.id);
+    // `?fresh=1` (`micros deploy purge-dependencies`): the dependencies are installed from scratch.
+    const { fresh } = parse(deployQuery, request.query, "query");
+    const options = { fresh: fresh === "1" || fresh === "true" };
     if (!(request.body instanceof Readable)) {
       throw new MicrosError(
         "ERR_UNSUPPORTED_MEDIA_TYPE",
@@ -85,7 +88,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
       };
     };
     if (!request.headers.accept?.includes("application/x-ndjson")) {
-      return reply.status(201).send(view(await ctx.deployer.deploy(micro, request.body, declared)));
+      return reply.status(201).send(view(await ctx.deployer.deploy(micro, request.body, declared, undefined, options)));
     }
     // Progress as it happens: the status is 200 at once, and the outcome is the last line.
     reply.hijack();
@@ -93,7 +96,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
     res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
     const send = (event: DeployEvent) => res.write(`${JSON.stringify(event)}\n`);
     try {
-      send({ event: "live", result: view(await ctx.deployer.deploy(micro, request.body, declared, send)) });
+      send({ event: "live", result: view(await ctx.deployer.deploy(micro, request.body, declared, send, options)) });
     } catch (err) {
       send({ event: "failed", error: toMicrosError(err).toBody().error });
     }
