@@ -3,8 +3,8 @@
  * with a share of clients that give up early, on a server with a 1 s idle timeout. Then the load stops and every
  * instance must be asleep once the idle timeout has passed: no lease may leak, whatever the clients did.
  *
- * Four "hot" micros take 90% of the requests. Forty "cold" micros, in four groups, take the rest: only one group
- * is asked at a time, for 2 s each, so each group sleeps between its turns and wakes with cold starts. One request
+ * Four "hot" micros take 90% of the requests. Twenty "cold" micros, in four groups, take the rest: only one group
+ * is asked at a time, for 4 s each, so each group sleeps between its turns and wakes with cold starts. One request
  * in a hundred (each for a cold micro) is abandoned by its client after 5 ms, mostly during a cold start; those are
  * expected to end without an answer. Every other request must be a 200.
  *
@@ -22,8 +22,8 @@ const REQUESTS = flag("requests", 20_000);
 const CONNECTIONS = flag("connections", 256);
 const HOT = 4;
 const COLD_GROUPS = 4;
-const COLD_PER_GROUP = 10;
-const GROUP_TURN_MS = 2000;
+const COLD_PER_GROUP = 5;
+const GROUP_TURN_MS = 4000;
 const IDLE_TIMEOUT_S = 1;
 
 const APP = "test/fixtures/frameworks/plain";

@@ -179,6 +179,25 @@ describe("the instance boundary, on fake instances", () => {
     assert.equal(manager.startFailures(MICRO.id), undefined);
   });
 
+  it("launches a few instances at a time; the others wait their turn", async () => {
+    const { executor, port, instances } = await useGateway({ concurrentLaunches: 2, instanceConcurrency: 1 });
+    let launching = 0;
+    let most = 0;
+    const launch = executor.launch.bind(executor);
+    executor.launch = async (spec) => {
+      launching++;
+      most = Math.max(most, launching);
+      await sleep(50);
+      launching--;
+      return launch(spec);
+    };
+    executor.app = { ...executor.app, handler: (_req, res) => setTimeout(() => res.end("done"), 100) };
+    const answers = await Promise.all(Array.from({ length: 4 }, () => get(port)));
+    assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set([200]));
+    assert.equal(instances().length, 4);
+    assert.equal(most, 2);
+  });
+
   it("starts more instances while every one is at its target, up to the maximum", async () => {
     const { executor, port, instances } = await useGateway({ instanceConcurrency: 2, maxInstances: 3 });
     executor.app = { ...executor.app, handler: (_req, res) => setTimeout(() => res.end("done"), 200) };

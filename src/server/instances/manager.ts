@@ -1,4 +1,5 @@
 import type { Agent } from "node:http";
+import { availableParallelism } from "node:os";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
@@ -31,6 +32,12 @@ export interface InstanceManagerOptions {
   /** The most instances (starting or ready) that take a micro's requests at once. */
   maxInstances: number;
   limits: LimitPolicy;
+  /**
+   * Launches under way at once (two per core by default). A launch builds a sandbox (cgroups, a network namespace,
+   * a /tmp disk): forty at once on two cores made each take over a minute; a few at a time, the rest waiting their
+   * turn, finish sooner.
+   */
+  concurrentLaunches?: number;
   /** The clock, injectable so tests need not wait out a backoff. */
   now?: () => number;
 }
@@ -71,9 +78,11 @@ export class InstanceManager {
   private readonly idleTimers = new Map<Instance, NodeJS.Timeout>();
   private closing = false;
   private readonly backoff: StartBackoff;
+  private readonly launches: Limiter;
 
   constructor(private readonly options: InstanceManagerOptions) {
     this.backoff = new StartBackoff(options.now);
+    this.launches = new Limiter(options.concurrentLaunches ?? Math.max(2, availableParallelism() * 2));
   }
 
   /**
@@ -208,13 +217,15 @@ export class InstanceManager {
           this.options.userEnv(micro.id),
           this.options.projectKey(micro.projectId),
         );
-        const process = await this.options.executor.launch({
-          instanceId: id,
-          microId: micro.id,
-          memoryBytes: this.options.limits.effective(micro.limits).memoryBytes,
-          appDir,
-          runner: { runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command },
-        });
+        const process = await this.launches.run(() =>
+          this.options.executor.launch({
+            instanceId: id,
+            microId: micro.id,
+            memoryBytes: this.options.limits.effective(micro.limits).memoryBytes,
+            appDir,
+            runner: { runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command },
+          }),
+        );
         const { appDir: insideAppDir, socketPath } = process.inside;
         return { process, start: { type: "start", appDir: insideAppDir, entry, socketPath, env } };
       },
@@ -320,4 +331,25 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
       },
     );
   });
+}
+
+/** Runs at most `limit` tasks at once; the others wait their turn in order. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finished task hands its place straight to the next in line, so none can slip in between.
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }
