@@ -217,14 +217,16 @@ export class InstanceManager {
           this.options.userEnv(micro.id),
           this.options.projectKey(micro.projectId),
         );
-        const process = await this.launches.run(() =>
-          this.options.executor.launch({
-            instanceId: id,
-            microId: micro.id,
-            memoryBytes: this.options.limits.effective(micro.limits).memoryBytes,
-            appDir,
-            runner: { runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command },
-          }),
+        const process = await this.launches.run(
+          () =>
+            this.options.executor.launch({
+              instanceId: id,
+              microId: micro.id,
+              memoryBytes: this.options.limits.effective(micro.limits).memoryBytes,
+              appDir,
+              runner: { runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command },
+            }),
+          this.options.startTimeoutMs,
         );
         const { appDir: insideAppDir, socketPath } = process.inside;
         return { process, start: { type: "start", appDir: insideAppDir, entry, socketPath, env } };
@@ -340,16 +342,25 @@ class Limiter {
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    // A finished task hands its place straight to the next in line, so none can slip in between.
+  /** A task that takes longer than `holdMs` goes on, but gives up its place: a stuck one cannot block the rest. */
+  async run<T>(task: () => Promise<T>, holdMs: number): Promise<T> {
     if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
-    try {
-      return await task();
-    } finally {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      // The place goes straight to the next in line, so none can slip in between.
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;
+    };
+    const timer = setTimeout(release, holdMs);
+    try {
+      return await task();
+    } finally {
+      clearTimeout(timer);
+      release();
     }
   }
 }
