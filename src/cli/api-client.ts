@@ -155,8 +155,9 @@ export class ApiClient {
     return this.json<{ project: ProjectView }>("POST", "/v1/projects", { name });
   }
 
-  deploy(id: string, archive: Buffer, progress: DeployProgress) {
-    return deployWithProgress(this.credentials.host, this.credentials.token, id, archive, progress);
+  /** `fresh`: install the dependencies from scratch (`micros deploy purge-dependencies`). */
+  deploy(id: string, archive: Buffer, progress: DeployProgress, { fresh = false }: { fresh?: boolean } = {}) {
+    return deployWithProgress(this.credentials.host, this.credentials.token, id, archive, progress, fresh);
   }
 
   logs(id: string, query: { since?: string; limit?: number }) {

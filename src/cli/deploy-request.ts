@@ -21,8 +21,10 @@ export function deployWithProgress(
   microId: string,
   archive: Buffer,
   progress: DeployProgress,
+  fresh = false,
 ): Promise<DeployView> {
   const url = new URL(`/v1/micros/${encodeURIComponent(microId)}/releases`, host);
+  if (fresh) url.searchParams.set("fresh", "1");
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, {

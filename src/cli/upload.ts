@@ -6,10 +6,47 @@ import { formatBytes } from "../shared/format.js";
 import { hashFile } from "../shared/hash.js";
 import type { ApiClient } from "./api-client.js";
 import { type CliContext, print, step } from "./context.js";
-import { listFiles, packFiles } from "./pack.js";
+import { type FolderScan, packFiles, scanFolder } from "./pack.js";
 import { deployProgress } from "./progress.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** A few paths by name, the rest counted. */
+function some(paths: string[], shown = 5): string {
+  const rest = paths.length - shown;
+  return rest > 0 ? `${paths.slice(0, shown).join(", ")} and ${rest} more` : paths.join(", ");
+}
+
+const isHiddenPath = (path: string) => path.split("/").some((part) => part.startsWith("."));
+
+export interface UploadOptions {
+  /** Send every file, not only those that changed. */
+  force?: boolean;
+  /** Install the dependencies from scratch: neither the serving release's install nor the install cache is reused. */
+  fresh?: boolean;
+  /** Say what was left out that the user may not expect (default: yes); watch says it at its first deploy only. */
+  reportSkipped?: boolean;
+}
+
+/**
+ * Says what a deploy leaves out that the user may not expect: hidden files an earlier version of Micros uploaded
+ * (`removed`: those the release serving now still has), and how `.detaignore` was read.
+ */
+function reportSkipped(ctx: CliContext, scan: FolderScan, removed: string[]): void {
+  for (const note of scan.notes) step(ctx, note);
+  if (scan.hidden.length > 0) {
+    step(
+      ctx,
+      `Skipped ${plural(scan.hidden.length, "hidden file")} (${some(scan.hidden)}): hidden files are not uploaded; a ! line in .microsignore sends one.`,
+    );
+  }
+  if (removed.length > 0) {
+    step(
+      ctx,
+      `The release serving now has ${plural(removed.length, "hidden file")} (${some(removed)}); the new release leaves ${removed.length === 1 ? "it" : "them"} out, and earlier releases keep ${removed.length === 1 ? "it" : "them"} until they are pruned.`,
+    );
+  }
+}
 
 interface Plan {
   /** The release the upload builds on; undefined for a full upload. */
@@ -39,15 +76,17 @@ async function plan(api: ApiClient, microId: string, dir: string, files: string[
   return { base: current.release, send, deleted };
 }
 
-/** Uploads every file of the folder as a new release. */
+/** Uploads every file of the folder as a new release (`fresh`: with its dependencies installed from scratch). */
 export async function deployEverything(
   ctx: CliContext,
   api: ApiClient,
   microId: string,
   dir: string,
+  options: Pick<UploadOptions, "fresh"> = {},
 ): Promise<DeployView> {
-  const files = await listFiles(dir);
-  return upload(ctx, api, microId, dir, files, { base: undefined, send: files, deleted: [] });
+  const scan = await scanFolder(dir);
+  reportSkipped(ctx, scan, []);
+  return upload(ctx, api, microId, dir, scan.files, { base: undefined, send: scan.files, deleted: [] }, options);
 }
 
 /**
@@ -59,15 +98,18 @@ export async function deployChanges(
   api: ApiClient,
   microId: string,
   dir: string,
-  force: boolean,
+  options: UploadOptions = {},
 ): Promise<DeployView | undefined> {
-  const files = await listFiles(dir);
-  const changes = await plan(api, microId, dir, files, force);
+  const scan = await scanFolder(dir);
+  const files = scan.files;
+  // A file the serving release has and the folder no longer uploads (a hidden one, say) is among the deletions.
+  const changes = await plan(api, microId, dir, files, options.force ?? false);
+  if (options.reportSkipped ?? true) reportSkipped(ctx, scan, changes.deleted.filter(isHiddenPath));
   if (changes.base && changes.send.length === 0 && changes.deleted.length === 0) {
     step(ctx, `Everything is up to date: the release serving now has exactly these ${plural(files.length, "file")}.`);
     return undefined;
   }
-  return upload(ctx, api, microId, dir, files, changes);
+  return upload(ctx, api, microId, dir, files, changes, options);
 }
 
 async function upload(
@@ -77,6 +119,7 @@ async function upload(
   dir: string,
   files: string[],
   { base, send, deleted }: Plan,
+  { fresh = false }: Pick<UploadOptions, "fresh">,
 ): Promise<DeployView> {
   let archive: Buffer;
   if (base) {
@@ -105,7 +148,7 @@ async function upload(
   }
   step(ctx, `Uploading to ${api.host}...`);
   const progress = deployProgress(ctx);
-  const result = await api.deploy(microId, archive, progress).finally(() => progress.finish());
+  const result = await api.deploy(microId, archive, progress, { fresh }).finally(() => progress.finish());
   const install =
     {
       none: "no dependencies to install",

@@ -89,11 +89,14 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .argument("[path]", "the app's folder (default: current folder)")
     .option("--name <name>", "the micro's name (default: the folder's name)")
     .option("--project <project>", "the project to create it in", "default")
-    .option("--node", "a Node.js micro")
-    .option("--python", "a Python micro")
+    .option("-n, --node", "a Node.js micro")
+    .option("-p, --python", "a Python micro")
     .option("--runtime <runtime>", "a runtime id, e.g. nodejs20")
     .option("--json", "print the micro's details as JSON")
-    .addHelpText("after", "\nExamples:\n  micros new\n  micros new ./api --name my-api --project shop")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  micros new\n  micros new ./api --name my-api --project shop\n  micros new -n ./empty-folder   (writes a starter app)",
+    )
     .action((path: string | undefined, options: NewOptions) =>
       run(async () => {
         const dir = resolve(ctx.cwd, path ?? ".");

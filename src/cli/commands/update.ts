@@ -48,7 +48,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .option("--json", "print the micro's details as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  micros update -e .env\n  micros update --timeout 30\n  micros update --memory 1024 --max-body default",
+      "\nExamples:\n  micros update -e .env\n  micros update --timeout 30\n  micros update --memory 1024 --max-body default\n\nThe platform sets DETA_PROJECT_KEY, DETA_PATH, DETA_RUNTIME and MICROS_* names itself; an env file may not.\nOther DETA_ names (DETA_BASE_HOST, DETA_DRIVE_HOST, ...) are yours.",
     )
     .action((path: string | undefined, options: UpdateOptions) =>
       run(async () => {

@@ -1,11 +1,26 @@
 import type { Command } from "commander";
 import type { RequestView } from "../../shared/api.js";
-import { type CliContext, print, printJson, report } from "../context.js";
-import { microSession } from "../session.js";
+import type { ApiClient } from "../api-client.js";
+import { type CliContext, print, printJson, report, step } from "../context.js";
+import { microSession, pathOrOption } from "../session.js";
 
 function row(request: RequestView): string {
   const cold = request.cold ? "cold" : "warm";
   return `${String(request.id).padStart(5)}  ${request.time}  ${request.method.padEnd(6)} ${request.status}  ${`${request.durationMs} ms`.padStart(10)}  ${cold}  ${request.path}`;
+}
+
+/** The latest requests, newest last. */
+async function listRequests(
+  ctx: CliContext,
+  api: ApiClient,
+  microId: string,
+  limit: string,
+  json: boolean | undefined,
+): Promise<void> {
+  const { requests } = await api.listRequests(microId, Number(limit));
+  if (json) printJson(ctx, requests);
+  else if (requests.length === 0) print(ctx, "No requests recorded yet.");
+  else for (const request of requests) print(ctx, row(request));
 }
 
 export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
@@ -18,10 +33,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     .action((path: string | undefined, options: { limit: string; json?: boolean }) =>
       run(async () => {
         const { api, micro } = await microSession(ctx, path);
-        const { requests } = await api.listRequests(micro.id, Number(options.limit));
-        if (options.json) printJson(ctx, requests);
-        else if (requests.length === 0) print(ctx, "No requests recorded yet.");
-        else for (const request of requests) print(ctx, row(request));
+        await listRequests(ctx, api, micro.id, options.limit, options.json);
         return 0;
       }),
     );
@@ -33,16 +45,38 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
     visor
       .command(name)
       .description(enabled ? "also record request and response bodies (up to 64 KB each)" : "stop recording bodies")
-      .option("-p, --path <path>", "the micro's folder (default: current folder)")
-      .action((options: { path?: string }) =>
+      .argument("[path]", "the micro's folder (default: current folder)")
+      .option("-p, --path <path>", "the micro's folder, as [path] gives it")
+      .action((path: string | undefined, options: { path?: string }) =>
         run(async () => {
-          const { api, micro } = await microSession(ctx, options.path);
+          const { api, micro } = await microSession(ctx, pathOrOption(path, options.path));
           await api.setVisor(micro.id, enabled);
           print(ctx, `The visor ${enabled ? "records" : "no longer records"} bodies of ${micro.name}.`);
           return 0;
         }),
       );
   }
+
+  visor
+    .command("open")
+    .description(
+      "what Deta's visor page showed: Micros has no web page for it yet, so the latest requests are printed here",
+    )
+    .argument("[path]", "the micro's folder (default: current folder)")
+    .option("-p, --path <path>", "the micro's folder, as [path] gives it")
+    .option("--limit <n>", "how many requests", "20")
+    .option("--json", "print JSON for scripts")
+    .action((path: string | undefined, options: { path?: string; limit: string; json?: boolean }) =>
+      run(async () => {
+        const { api, micro } = await microSession(ctx, pathOrOption(path, options.path));
+        step(
+          ctx,
+          `Micros has no visor page to open in a browser yet; the latest requests to ${micro.name} are below. \`micros visor show <id>\` shows one in full, \`micros visor replay <id>\` sends it again.`,
+        );
+        await listRequests(ctx, api, micro.id, options.limit, options.json);
+        return 0;
+      }),
+    );
 
   visor
     .command("show")

@@ -19,9 +19,13 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
       run(async () => {
         const { api, dir, micro } = await microSession(ctx, path);
         const ignored = await ignoreMatcher(dir);
+        // What a deploy leaves out is said once, not at every save.
+        let first = true;
         const deployOnce = async () => {
+          const reportSkipped = first;
+          first = false;
           try {
-            const result = await deployChanges(ctx, api, micro.id, dir, false);
+            const result = await deployChanges(ctx, api, micro.id, dir, { reportSkipped });
             if (result) print(ctx, `Deployed ${micro.name} v${result.release.version}: ${result.micro.endpoint}`);
           } catch (err) {
             print(ctx, `Deploy failed, still watching: ${toMicrosError(err).message}`);
