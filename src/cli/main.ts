@@ -1,11 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
 import * as auth from "./commands/auth.js";
+import * as base from "./commands/base.js";
 import * as clone from "./commands/clone.js";
 import * as cron from "./commands/cron.js";
 import * as deleteMicro from "./commands/delete.js";
 import * as deploy from "./commands/deploy.js";
 import * as details from "./commands/details.js";
+import * as drive from "./commands/drive.js";
 import * as login from "./commands/login.js";
 import * as logs from "./commands/logs.js";
 import * as newMicro from "./commands/new.js";
@@ -37,6 +39,8 @@ const COMMANDS = [
   runAction,
   cron,
   visor,
+  base,
+  drive,
   clone,
   deleteMicro,
   server,

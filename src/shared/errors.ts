@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   ERR_PAYLOAD_TOO_LARGE: { status: 413, kind: "user" },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, kind: "user" },
   ERR_HEADERS_TOO_LARGE: { status: 431, kind: "user" },
+  ERR_STORAGE_FULL: { status: 507, kind: "user" },
   ERR_BAD_ARCHIVE: { status: 422, kind: "user" },
   ERR_MISSING_ENTRY: { status: 422, kind: "user" },
   ERR_DEPENDENCY_INSTALL_FAILED: { status: 422, kind: "user" },
