@@ -1,0 +1,3 @@
+import { describeHostileBuilds } from "./build-hostile.js";
+
+describeHostileBuilds("node", "limits");
