@@ -11,8 +11,9 @@ function why(err: NodeJS.ErrnoException): string {
 }
 
 /**
- * Makes the data directory (mode 0711: others may pass through, as a sandboxed instance binds its release from
- * here, but not list or read) and checks the server can write there; its absolute path.
+ * Makes the data directory (mode 0711: others may pass through, as sandboxes bind what they get from their own
+ * folders under `run/`, but not list it; everything else in it is closed to them) and checks the server can write
+ * there; its absolute path.
  */
 export async function prepareDataDir(dir: string): Promise<string> {
   const path = resolve(dir);

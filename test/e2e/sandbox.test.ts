@@ -65,6 +65,9 @@ describe("the sandbox holds a hostile micro", () => {
       if (name === "hostile") hostileDir = appDir;
       if (name === "neighbour") neighbour = JSON.parse(result.stdout) as MicroView;
     }
+    // The probes test the sandbox's limits, not the request timeout: a fork bomb on a busy machine takes over 10 s.
+    const slow = await cli(["update", "--timeout", "60"], { cwd: hostileDir, env });
+    assert.equal(slow.code, 0, slow.stderr);
     await request(server.port, `neighbour.localhost:${server.port}`);
     loopbackService = createServer((_req, res) => res.end("a private service on the host"));
     await new Promise<void>((resolve) => loopbackService.listen(0, "127.0.0.1", resolve));

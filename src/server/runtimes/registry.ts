@@ -1,4 +1,4 @@
-import { cp, rm } from "node:fs/promises";
+import { chmod, cp, mkdir, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { MicrosError } from "../../shared/errors.js";
@@ -64,16 +64,20 @@ export class RuntimeRegistry {
   }
 
   /**
-   * Copies each runner into `<data-dir>/runtimes/` and uses that copy: a
-   * sandboxed instance can reach the data dir but not necessarily wherever
-   * Micros itself is installed. Copied afresh on each start, so upgrades apply.
+   * Copies each runner into `<data-dir>/runtimes/` (the server's own) and uses that
+   * copy: a sandbox is shown the runner and its one dependency, and nothing
+   * else of wherever Micros is installed. Copied afresh on each start, so
+   * upgrades apply.
    */
   static async install(dataDir: string, options: { python: string }): Promise<RuntimeRegistry> {
-    const runtimes = [await installNode(join(dataDir, "runtimes", "node"))];
+    const root = join(dataDir, "runtimes");
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    await chmod(root, 0o700);
+    const runtimes = [await installNode(join(root, "node"))];
     // Python is offered when its interpreter runs here; a server without it still serves Node micros.
     const pythonId = await pythonRuntimeId(options.python);
     if (pythonId) {
-      const target = join(dataDir, "runtimes", "python");
+      const target = join(root, "python");
       await rm(target, { recursive: true, force: true });
       await cp(PYTHON_RUNNER_DIR, target, { recursive: true });
       runtimes.push(pythonRuntime(pythonId, options.python, target));

@@ -2,12 +2,8 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { MicrosError } from "../../shared/errors.js";
 import { runCommand } from "../util/run-command.js";
+import { type MountTools, mountReadOnlyView, unmount } from "./host-mounts.js";
 import { unmountUnder } from "./unmount.js";
-
-export interface CodeSlotTools {
-  mount: string;
-  umount: string;
-}
 
 /** One sandbox's empty /app, to be filled with a release once the sandbox is given to a micro. */
 export interface CodeSlot {
@@ -18,61 +14,66 @@ export interface CodeSlot {
   release(): Promise<void>;
 }
 
-// Bind to a private stage first and make it read-only there: a bind made read-only in one step arrives
-// read-write in the sandbox. Moving it into the slot then propagates it, flags and all, into the sandbox.
-const FILL = '"$1" --bind "$2" "$3" && "$1" -o remount,bind,ro,nosuid,nodev "$3" && "$1" --move "$3" "$4"';
-
 /**
- * Slots let a sandbox start before anyone knows which code it will run. Their
- * parent is a shared mount, so a mount made under it on the host later
- * propagates into every sandbox that bound a slot from it.
+ * Slots let a sandbox start before anyone knows which code it will run. They
+ * live on a tmpfs of their own (root's only), made a shared mount, and each is
+ * bound into its sandbox's own folder: a mount made on the slot later, on the
+ * host, propagates into the running sandbox. That mount is a read-only view of
+ * the release (an overlay), arriving read-only in one step, and naming neither
+ * the data dir nor the release in the sandbox's mount table.
  */
 export class CodeSlots {
   private constructor(
     private readonly root: string,
-    private readonly tools: CodeSlotTools,
+    private readonly tools: MountTools,
   ) {}
 
-  static async open(root: string, tools: CodeSlotTools): Promise<CodeSlots> {
+  static async open(root: string, tools: MountTools): Promise<CodeSlots> {
     const slots = new CodeSlots(root, tools);
     // Whatever a crashed server left: its slots, still filled, and the shared mount itself.
     await unmountUnder(root, tools.umount);
     await rm(root, { recursive: true, force: true });
-    await mkdir(root, { recursive: true, mode: 0o711 });
-    // The root mount is usually private: make a mount of our own that propagates.
-    await slots.run(tools.mount, ["--bind", root, root]);
-    await slots.run(tools.mount, ["--make-shared", root]);
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    // Only empty folders and mount points live here.
+    await slots.run(tools.mount, ["-t", "tmpfs", "-o", "size=1m,mode=0700", "--make-shared", "micros-slots", root]);
     return slots;
   }
 
-  /** A slot, and a private folder (outside the shared mount) to stage its code in. */
-  async create(name: string, stage: string): Promise<CodeSlot> {
-    const dir = join(this.root, name);
-    await mkdir(dir, { mode: 0o755 });
-    await mkdir(stage, { recursive: true, mode: 0o700 });
+  /**
+   * A slot, bound at `at` in the sandbox's own folder; `empty` is an empty
+   * folder that stays so while the slot is filled.
+   */
+  async create(name: string, at: string, empty: string): Promise<CodeSlot> {
+    const slot = join(this.root, name);
+    await mkdir(slot, { mode: 0o755 });
+    await mkdir(at, { recursive: true, mode: 0o755 });
+    let bound = false;
     let filled = false;
-    const unmount = (point: string) =>
-      runCommand(this.tools.umount, ["-l", point], { cwd: "/", env: {}, timeoutMs: 30_000 });
+    const release = async () => {
+      // The view first: unmounting it on the slot takes it out of the sandbox and the bind alike.
+      if (filled) await unmount(this.tools, slot);
+      if (bound) await unmount(this.tools, at);
+      await rm(slot, { recursive: true, force: true });
+    };
+    try {
+      await this.run(this.tools.mount, ["--bind", slot, at]);
+      bound = true;
+    } catch (err) {
+      await release();
+      throw err;
+    }
     return {
-      dir,
+      dir: at,
       fill: async (appDir) => {
         filled = true;
-        await this.run("/bin/sh", ["-c", FILL, "micros-fill", this.tools.mount, appDir, stage, dir]);
+        await mountReadOnlyView(this.tools, appDir, slot, empty);
       },
-      release: async () => {
-        if (filled) {
-          await unmount(dir);
-          // Still there only when filling failed halfway.
-          await unmount(stage);
-        }
-        await rm(dir, { recursive: true, force: true });
-        await rm(stage, { recursive: true, force: true });
-      },
+      release,
     };
   }
 
   async close(): Promise<void> {
-    await runCommand(this.tools.umount, ["-l", this.root], { cwd: "/", env: {}, timeoutMs: 30_000 });
+    await unmount(this.tools, this.root);
     await rm(this.root, { recursive: true, force: true });
   }
 

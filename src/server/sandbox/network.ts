@@ -1,9 +1,13 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { MicrosError } from "../../shared/errors.js";
 import { runCommand } from "../util/run-command.js";
+import { BLOCKS } from "./server-block.js";
 
 /** How many instances can have a network at once: one /30 each inside a /16. */
 const SLOTS = 16_384;
+/** Server block n has 10.(100 + n).0.0/16; together they span this range, which no sandbox may reach. */
+const FIRST_OCTET = 100;
+const ALL_SANDBOXES = `10.${FIRST_OCTET}.0.0-10.${FIRST_OCTET + BLOCKS - 1}.255.255`;
 
 export interface InstanceNetwork {
   /** The network namespace to run the sandbox in. */
@@ -15,8 +19,9 @@ export interface InstanceNetwork {
  * A network namespace per instance, joined to the host by a veth pair: the
  * instance reaches the outside world through NAT, but an nftables filter drops
  * whatever it sends to the host itself (the platform's API, services on
- * loopback or any host address), to other instances, and to link-local
- * addresses such as a cloud's metadata service.
+ * loopback or any host address), to other instances (of this server or of
+ * any other on the host), and to link-local addresses such as a cloud's
+ * metadata service.
  */
 export class SandboxNetwork {
   private readonly free: number[] = [];
@@ -31,8 +36,9 @@ export class SandboxNetwork {
     private readonly octet: number,
   ) {}
 
-  static async open(tools: { ip: string; nft: string }, prefix: string, octet: number): Promise<SandboxNetwork> {
-    const network = new SandboxNetwork(tools.ip, tools.nft, prefix, octet);
+  /** `block`: the server's block on this host (see server-block.ts), which gives it a /16 no other server has. */
+  static async open(tools: { ip: string; nft: string }, prefix: string, block: number): Promise<SandboxNetwork> {
+    const network = new SandboxNetwork(tools.ip, tools.nft, prefix, FIRST_OCTET + block);
     await network.removeLeftovers();
     if ((await readFile("/proc/sys/net/ipv4/ip_forward", "utf8")).trim() !== "1") {
       // Outbound traffic from instances is routed through the host.
@@ -58,7 +64,8 @@ table inet ${this.prefix}_filter {
   chain forward {
     type filter hook forward priority 0; policy accept;
     iifname ${ifaces} oifname ${ifaces} drop
-    iifname ${ifaces} ip daddr { 169.254.0.0/16, 127.0.0.0/8 } drop
+    iifname ${ifaces} ip daddr { 169.254.0.0/16, 127.0.0.0/8, ${ALL_SANDBOXES} } drop
+    oifname ${ifaces} ip saddr ${ALL_SANDBOXES} drop
   }
 }
 table ip ${this.prefix}_nat {
@@ -78,18 +85,22 @@ table ip ${this.prefix}_nat {
     const base = slot * 4;
     const address = (offset: number) =>
       `10.${this.octet}.${Math.floor((base + offset) / 256)}.${(base + offset) % 256}`;
-    const steps = [
-      ["netns", "add", name],
-      ["link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name],
-      ["addr", "add", `${address(1)}/30`, "dev", host],
-      ["link", "set", host, "up"],
-      ["-n", name, "addr", "add", `${address(2)}/30`, "dev", "eth0"],
-      ["-n", name, "link", "set", "eth0", "up"],
-      ["-n", name, "link", "set", "lo", "up"],
-      ["-n", name, "route", "add", "default", "via", address(1)],
+    // Two runs of ip, the host's side then the namespace's, rather than one per step: each costs a process.
+    const hostSide = [
+      `netns add ${name}`,
+      `link add ${host} type veth peer name eth0 netns ${name}`,
+      `addr add ${address(1)}/30 dev ${host}`,
+      `link set ${host} up`,
+    ];
+    const inside = [
+      `addr add ${address(2)}/30 dev eth0`,
+      "link set eth0 up",
+      "link set lo up",
+      `route add default via ${address(1)}`,
     ];
     try {
-      for (const step of steps) await this.run(this.ip, step);
+      await this.run(this.ip, ["-batch", "-"], `${hostSide.join("\n")}\n`);
+      await this.run(this.ip, ["-n", name, "-batch", "-"], `${inside.join("\n")}\n`);
     } catch (err) {
       await this.remove(name);
       this.free.push(slot);
@@ -110,8 +121,13 @@ table ip ${this.prefix}_nat {
 
   private async remove(name: string): Promise<void> {
     // Deleting the host end removes the pair at once; the namespace alone would take it down only later.
-    await runCommand(this.ip, ["link", "del", `${name}h`], { cwd: "/", env: {}, timeoutMs: 10_000 });
-    await runCommand(this.ip, ["netns", "del", name], { cwd: "/", env: {}, timeoutMs: 10_000 });
+    // -force: the namespace goes even when the link is already gone.
+    await runCommand(this.ip, ["-force", "-batch", "-"], {
+      cwd: "/",
+      env: {},
+      timeoutMs: 10_000,
+      input: `link del ${name}h\nnetns del ${name}\n`,
+    });
   }
 
   /** Namespaces, links and rules of this server that a crashed run left behind. */

@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Builds } from "../../builds/builds.js";
 import { OwnerCaches } from "../../builds/owner-caches.js";
@@ -9,14 +8,11 @@ import type { ServerConfig } from "../../config.js";
 import { Cgroups } from "../../sandbox/cgroups.js";
 import { CodeSlots } from "../../sandbox/code-slots.js";
 import { SandboxNetwork } from "../../sandbox/network.js";
-import { checkSandbox } from "../../sandbox/preflight.js";
+import { checkSandbox, type SandboxTools } from "../../sandbox/preflight.js";
+import { claimServerBlock, type ServerBlock } from "../../sandbox/server-block.js";
 import type { Executor } from "../executor.js";
 import { ProcessExecutor } from "./process.js";
 import { SandboxExecutor } from "./sandbox.js";
-
-/** Host users for builds, one per owner: above the instances' range, so no build ever shares a user with one. */
-const FIRST_BUILD_UID = 265_536;
-const BUILD_UID_COUNT = 65_536;
 
 /** Where instances run and where builds run: both sandboxed, or (`--sandbox none`) both plain processes. */
 export interface Isolation {
@@ -33,6 +29,7 @@ export async function createIsolation(
   const runDir = join(dataDir, "run");
   const cacheDir = join(dataDir, "cache");
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  await chmod(cacheDir, 0o700);
   if (config.sandbox === "none") {
     return {
       executor: new ProcessExecutor(runDir),
@@ -40,14 +37,30 @@ export async function createIsolation(
     };
   }
   const tools = await checkSandbox(100_000, [dataDir]);
-  // One cgroup parent per data dir, so two servers on a machine never clean up each other's instances.
-  const hash = createHash("sha256").update(dataDir).digest("hex");
-  const cgroups = await Cgroups.open(`micros-${hash.slice(0, 10)}`);
-  // Interface names must stay under 16 characters; the /16 is picked from the hash too.
-  const octet = 100 + (Number.parseInt(hash.slice(4, 6), 16) % 100);
-  const network = await SandboxNetwork.open(tools, `m${hash.slice(0, 4)}`, octet);
+  // Uids, subnet and names of this server's own, never another's on this host.
+  const block = await claimServerBlock(dataDir);
+  try {
+    return await sandboxed(config, dataDir, block, tools, onWarmError);
+  } catch (err) {
+    block.release();
+    throw err;
+  }
+}
+
+async function sandboxed(
+  config: ServerConfig,
+  dataDir: string,
+  block: ServerBlock,
+  tools: SandboxTools,
+  onWarmError: (runtime: string, err: unknown) => void,
+): Promise<Isolation> {
+  const runDir = join(dataDir, "run");
+  const cacheDir = join(dataDir, "cache");
+  const cgroups = await Cgroups.open(block.names.cgroups);
+  const network = await SandboxNetwork.open(tools, block.names.network, block.index);
   const executor = new SandboxExecutor({
     runDir,
+    block,
     tools,
     cgroups,
     network,
@@ -62,6 +75,7 @@ export async function createIsolation(
     },
   });
   await mkdir(join(cacheDir, "owners"), { recursive: true, mode: 0o700 });
+  await forgetCachesOfOtherUsers(join(cacheDir, "owners"), block.buildUids.first);
   const builds = new SandboxBuilds({
     runDir,
     tools,
@@ -76,8 +90,22 @@ export async function createIsolation(
       cacheBytes: config.buildCacheBytes,
       timeoutMs: config.buildTimeoutMs,
     },
-    firstUid: FIRST_BUILD_UID,
-    uidCount: BUILD_UID_COUNT,
+    firstUid: block.buildUids.first,
+    uidCount: block.buildUids.count,
   });
   return { executor, builds };
+}
+
+/**
+ * Owners' package caches belong to their build users. When this server's block changed since they were made
+ * (another server on the host held the old one), those users changed too: the caches start afresh.
+ */
+async function forgetCachesOfOtherUsers(dir: string, firstBuildUid: number): Promise<void> {
+  const record = join(dir, "build-uids");
+  const previous = await readFile(record, "utf8").catch(() => undefined);
+  if (previous?.trim() === String(firstBuildUid)) return;
+  for (const name of await readdir(dir)) {
+    if (name.endsWith(".img")) await rm(join(dir, name), { force: true });
+  }
+  await writeFile(record, `${firstBuildUid}\n`, { mode: 0o600 });
 }

@@ -1,16 +1,18 @@
 import { spawn } from "node:child_process";
-import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
+import { chown, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
 import { formatBytes } from "../../../shared/format.js";
 import type { Cgroup, CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
 import type { CodeSlot, CodeSlots } from "../../sandbox/code-slots.js";
+import { mountReadOnlyView, mountSmallTmpfs, unmount } from "../../sandbox/host-mounts.js";
 import { sandboxCommand } from "../../sandbox/launch.js";
 import { createTmpDisk } from "../../sandbox/loop-disk.js";
 import { baseMounts, INSIDE } from "../../sandbox/mounts.js";
 import type { InstanceNetwork, SandboxNetwork } from "../../sandbox/network.js";
 import type { SandboxTools } from "../../sandbox/preflight.js";
 import { seccompFilter } from "../../sandbox/seccomp.js";
+import type { ServerBlock } from "../../sandbox/server-block.js";
 import { UidRange } from "../../sandbox/uids.js";
 import { unmountUnder } from "../../sandbox/unmount.js";
 import { newId } from "../../store/ids.js";
@@ -24,7 +26,10 @@ export interface SandboxLimits extends CgroupLimits {
 }
 
 export interface SandboxOptions {
+  /** Where each sandbox gets a folder of its own (the folder must let others pass through, not list). */
   runDir: string;
+  /** This server's block on the host: the executor takes its instance uids, and gives it up when closed. */
+  block: ServerBlock;
   tools: SandboxTools;
   cgroups: Cgroups;
   network: SandboxNetwork;
@@ -39,9 +44,8 @@ export interface SandboxOptions {
 
 const OOM_POLL_MS = 250;
 
-/** Host user ids for sandboxes: above the range distributions hand out, and above user namespaces' usual maps. */
-const FIRST_UID = 200_000;
-const UID_COUNT = 65_536;
+/** The socket folder's room: the socket takes none, so a micro cannot store anything there. */
+const SOCKET_FOLDER = { bytes: 16 * 1024, inodes: 8 };
 
 /**
  * Runs each instance in a bubblewrap sandbox inside its own cgroups, as a host
@@ -61,11 +65,12 @@ export class SandboxExecutor implements Executor {
 
   private readonly seccomp = seccompFilter();
   private readonly teardowns = new Set<Promise<void>>();
-  private readonly uids = new UidRange(FIRST_UID, UID_COUNT);
+  private readonly uids: UidRange;
   private readonly runners = new Map<string, RunnerSpec>();
   private readonly pool: WarmPool<Sandbox>;
 
   constructor(private readonly options: SandboxOptions) {
+    this.uids = new UidRange(options.block.instanceUids.first, options.block.instanceUids.count);
     this.pool = new WarmPool(
       options.warmPool,
       (runtime) => this.prepare(this.runners.get(runtime) as RunnerSpec),
@@ -90,7 +95,12 @@ export class SandboxExecutor implements Executor {
     return { ...sandbox.process, preparedAhead: warm !== undefined };
   }
 
-  /** Makes a sandbox with the runtime's runner started in it, waiting for its app. */
+  /**
+   * Makes a sandbox with the runtime's runner started in it, waiting for its app. Everything it binds is a mount
+   * in a folder of its own that only its user may enter (`<run>/<name>`, mode 0700), and each mount is the root
+   * of a filesystem, so the sandbox's mount table names no host path: the runner and (later) the release as
+   * read-only overlays, the socket folder a tiny tmpfs, /tmp a disk image.
+   */
   private async prepare(runner: RunnerSpec): Promise<Sandbox> {
     const { tools, limits } = this.options;
     const name = newId(10);
@@ -101,12 +111,21 @@ export class SandboxExecutor implements Executor {
       for (const release of [...acquired].reverse()) await release();
     };
     try {
-      const socketDir = join(dir, "sock");
-      await mkdir(socketDir, { recursive: true });
+      await mkdir(dir, { mode: 0o700 });
       acquired.push(() => rm(dir, { recursive: true, force: true }));
-      await chown(socketDir, uid, uid);
-      await chmod(socketDir, 0o700);
-      const slot = await this.options.slots.create(name, join(dir, "stage"));
+      await chown(dir, uid, uid);
+      // The second, empty layer of the read-only views.
+      const empty = join(dir, "empty");
+      await mkdir(empty, { mode: 0o500 });
+      const socketDir = join(dir, "sock");
+      await mkdir(socketDir);
+      await mountSmallTmpfs(tools, socketDir, { ...SOCKET_FOLDER, uid });
+      acquired.push(() => unmount(tools, socketDir));
+      const runtimeDir = join(dir, "runtime");
+      await mkdir(runtimeDir);
+      await mountReadOnlyView(tools, runner.runtimeDir, runtimeDir, empty);
+      acquired.push(() => unmount(tools, runtimeDir));
+      const slot = await this.options.slots.create(name, join(dir, "app"), empty);
       acquired.push(() => slot.release());
       const cgroup = await this.options.cgroups.create(name, limits);
       acquired.push(() => cgroup.destroy());
@@ -114,7 +133,8 @@ export class SandboxExecutor implements Executor {
       acquired.push(() => network.release());
       const tmp = await createTmpDisk(tools, dir, limits.tmpBytes, uid);
       acquired.push(() => tmp.release());
-      return this.start(runner, { uid, socketDir, slotDir: slot.dir, tmpDir: tmp.dir, cgroup, network }, slot, undo);
+      const parts = { uid, socketDir, runtimeDir, slotDir: slot.dir, tmpDir: tmp.dir, cgroup, network };
+      return this.start(runner, parts, slot, undo);
     } catch (err) {
       await undo();
       throw err;
@@ -126,6 +146,7 @@ export class SandboxExecutor implements Executor {
     parts: {
       uid: number;
       socketDir: string;
+      runtimeDir: string;
       slotDir: string;
       tmpDir: string;
       cgroup: Cgroup;
@@ -151,7 +172,7 @@ export class SandboxExecutor implements Executor {
       parts.slotDir,
       INSIDE.app,
       "--ro-bind",
-      runner.runtimeDir,
+      parts.runtimeDir,
       INSIDE.runtime,
       "--bind",
       parts.socketDir,
@@ -272,6 +293,7 @@ export class SandboxExecutor implements Executor {
     await this.options.network.close();
     await this.options.slots.close();
     await rm(this.options.runDir, { recursive: true, force: true });
+    this.options.block.release();
   }
 
   async cleanup(): Promise<void> {
@@ -279,6 +301,7 @@ export class SandboxExecutor implements Executor {
     // /tmp disks a crashed server left mounted: unmount before removing the folder.
     await unmountUnder(this.options.runDir, this.options.tools.umount);
     await rm(this.options.runDir, { recursive: true, force: true });
+    // Sandboxes' users pass through to their own folders (0700 each), but cannot list it.
     await mkdir(this.options.runDir, { recursive: true, mode: 0o711 });
   }
 }
