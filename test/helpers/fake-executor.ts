@@ -168,7 +168,8 @@ export async function useFakeInstances(settings: Partial<InstanceManagerOptions>
   } as unknown as Runtime;
   const manager = new InstanceManager({
     executor,
-    runtimes: new RuntimeRegistry([runtime]),
+    // A second runtime, for a micro whose runtime changes.
+    runtimes: new RuntimeRegistry([runtime, { ...runtime, id: "fake2" } as Runtime]),
     logs: logs.sink,
     operator: QUIET,
     releaseDir: () => dir,

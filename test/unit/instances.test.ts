@@ -170,6 +170,20 @@ describe("the instance boundary, on fake instances", () => {
     }
   });
 
+  it("instances started with settings the micro no longer has drain at its next request, retired or not", async () => {
+    const { port, instances } = await useGateway();
+    assert.equal((await get(port)).status, 200);
+    const old = instances()[0]?.id;
+    MICRO.runtime = "fake2";
+    try {
+      assert.equal((await get(port)).status, 200);
+      await until("the old instance to stop", () => !instances().some((instance) => instance.id === old));
+      assert.equal(instances().length, 1);
+    } finally {
+      MICRO.runtime = "fake";
+    }
+  });
+
   it("an instance retired while it starts is stopped, and that is not counted as a failed start", async () => {
     const { executor, manager, port, instances } = await useGateway();
     executor.app = { ...executor.app, loadMs: 1000 };

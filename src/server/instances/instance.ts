@@ -38,6 +38,8 @@ export interface InstanceOptions {
   id: string;
   microId: string;
   releaseId: string;
+  /** What the instance was started with that the micro's row says (release, runtime, memory), to tell when it changed. */
+  settings: string;
   logs: LogSink;
   operator: OperatorLog;
   launch: () => Promise<Launched>;
@@ -67,6 +69,7 @@ export class Instance {
   readonly id: string;
   readonly microId: string;
   readonly releaseId: string;
+  readonly settings: string;
   readonly startedAt = Date.now();
   readonly agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   readonly ready: Promise<void>;
@@ -91,6 +94,7 @@ export class Instance {
     this.id = options.id;
     this.microId = options.microId;
     this.releaseId = options.releaseId;
+    this.settings = options.settings;
     this.ended = new Promise((resolve) => {
       this.markEnded = resolve;
     });

@@ -100,8 +100,11 @@ export class InstanceManager {
         `The micro ${micro.name} has no code yet. Deploy it with \`micros deploy\`.`,
       );
     }
-    if (this.serving.get(micro.id)?.some((instance) => instance.releaseId !== releaseId)) this.retire(micro.id);
-    const instance = this.choose(micro, releaseId);
+    // Instances started with other settings than the micro's row has now (a release switched by a deploy or a
+    // rollback, a new runtime or memory limit) take no more requests, whoever changed them.
+    const settings = `${releaseId} ${micro.runtime} ${this.options.limits.effective(micro.limits).memoryBytes}`;
+    if (this.serving.get(micro.id)?.some((instance) => instance.settings !== settings)) this.retire(micro.id);
+    const instance = this.choose(micro, releaseId, settings);
     const cold = instance.state === "starting";
     instance.take();
     this.clearIdle(instance);
@@ -178,7 +181,7 @@ export class InstanceManager {
    * not all queue on one cold instance. At the maximum (or while starts are failing), the least-loaded instance
    * takes the request over its target.
    */
-  private choose(micro: Micro, releaseId: string): Instance {
+  private choose(micro: Micro, releaseId: string, settings: string): Instance {
     const instances = this.serving.get(micro.id) ?? [];
     const target = this.options.instanceConcurrency;
     const withRoom = (state: InstanceState) =>
@@ -187,20 +190,20 @@ export class InstanceManager {
     if (room) return room;
     if (instances.length === 0) {
       this.backoff.check(micro.id);
-      return this.start(micro, releaseId);
+      return this.start(micro, releaseId, settings);
     }
     if (instances.length < this.options.maxInstances && !this.backoff.waiting(micro.id)) {
       this.options.logs.platform(
         micro.id,
         `starting another instance: each of its ${instances.length} has ${target} requests in flight`,
       );
-      return this.start(micro, releaseId);
+      return this.start(micro, releaseId, settings);
     }
     const ready = instances.filter((instance) => instance.state === "ready");
     return leastLoaded(ready.length > 0 ? ready : instances) as Instance;
   }
 
-  private start(micro: Micro, releaseId: string): Instance {
+  private start(micro: Micro, releaseId: string, settings: string): Instance {
     const runtime = this.options.runtimes.get(micro.runtime);
     const appDir = this.options.releaseDir(micro.id, releaseId);
     const id = newId(10);
@@ -208,6 +211,7 @@ export class InstanceManager {
       id,
       microId: micro.id,
       releaseId,
+      settings,
       logs: this.options.logs,
       operator: this.options.operator,
       launch: async () => {
