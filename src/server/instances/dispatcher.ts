@@ -87,6 +87,7 @@ export class Dispatcher {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(timedOut), timeoutMs);
     const follow = () => deadline.abort(options.signal?.reason);
+    if (options.signal?.aborted) follow();
     options.signal?.addEventListener("abort", follow, { once: true });
     try {
       return await this.exchange(micro, outgoing, { signal: deadline.signal, timeoutMs }, (answer) =>
