@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { BaseStore, PAGE_SCAN_BYTES, type QueryOptions } from "../../src/server/data/base/base-store.js";
-import { type JsonObject, prepareItem } from "../../src/server/data/base/item.js";
+import { type Json, type JsonObject, prepareItem } from "../../src/server/data/base/item.js";
 import { matches, parseQuery, prefilterSql } from "../../src/server/data/base/query.js";
 import { applyUpdate, parseUpdate } from "../../src/server/data/base/update.js";
 import { openDataDatabase } from "../../src/server/data/data-database.js";
@@ -92,31 +92,58 @@ describe("Base queries", () => {
 
   it("prefilter in SQL no item that the full check would match", async () => {
     const { store } = await storeWithClock();
-    const values = [0, 1, 2, -3, 2.5, "1", "a", "b", true, false, null, [1], { x: 1 }];
+    const values: Json[] = [
+      0,
+      1,
+      2,
+      -3,
+      2.5,
+      1e15,
+      "1",
+      "a",
+      "b",
+      "ab",
+      'say "hi"',
+      "back\\slash",
+      "ünï",
+      "😀",
+      "\n",
+      "",
+      true,
+      false,
+      null,
+      [1],
+      ["a", "b"],
+      { x: 1 },
+      { y: { x: 1 } },
+    ];
     const items: JsonObject[] = values.flatMap((value, i): JsonObject[] => [
       { key: `v${i}`, a: value, o: { b: value } },
-      { key: `w${i}`, other: value },
+      { key: `w${i}`, other: value, list: [value, "z"] },
     ]);
-    put(store, "mixed", ...items.slice(0, 25));
-    put(store, "mixed", ...items.slice(25));
-    for (const value of values) {
-      for (const op of ["", "?ne", "?lt", "?gt", "?lte", "?gte"]) {
-        for (const attribute of ["a", "o.b"]) {
-          let query: unknown;
+    for (let start = 0; start < items.length; start += 25) put(store, "mixed", ...items.slice(start, start + 25));
+    const operators = ["", "?ne", "?lt", "?gt", "?lte", "?gte", "?pfx", "?contains", "?not_contains", "?r"];
+    const needles = [...values, "\uD83D", [0, 2], ["a", "b"]];
+    let checked = 0;
+    for (const value of needles) {
+      for (const op of operators) {
+        for (const attribute of ["a", "o.b", "list"]) {
+          const query = [{ [`${attribute}${op}`]: value }];
+          let parsed: ReturnType<typeof parseQuery>;
           try {
-            query = [{ [`${attribute}${op}`]: value }];
-            parseQuery(query);
+            parsed = parseQuery(query);
           } catch {
             continue;
           }
-          const parsed = parseQuery(query);
           const expected = items.filter((item) => matches(parsed, item)).map((item) => item.key as string);
           assert.deepEqual(keys(store.query("p1", "mixed", parsed).items), expected.sort(), JSON.stringify(query));
+          checked++;
         }
       }
     }
+    assert.ok(checked > 300);
     assert.ok(prefilterSql(parseQuery([{ a: 1 }, { "b?gt": 2 }])));
-    assert.equal(prefilterSql(parseQuery([{ a: 1 }, { "b?contains": "x" }])), undefined);
+    assert.equal(prefilterSql(parseQuery([{ a: 1 }, { "b?not_contains": "x" }])), undefined);
   });
 });
 
@@ -137,6 +164,26 @@ describe("Base store", () => {
     assert.deepEqual(store.query("p1", "never", parseQuery([]), {}), { items: [] });
   });
 
+  it("pages across many chunks of rows, both ways, returning every match once", async () => {
+    const { store } = await storeWithClock();
+    const all = Array.from({ length: 700 }, (_, i) => ({ key: `k${String(i).padStart(4, "0")}`, n: i }));
+    for (let start = 0; start < all.length; start += 25) put(store, "many", ...all.slice(start, start + 25));
+    const query = parseQuery({ "n?not_contains": "x", "key?gte": "k0003" });
+    for (const desc of [false, true]) {
+      for (const limit of [1, 7, 256, 257, 1000]) {
+        const seen: string[] = [];
+        let last: string | undefined;
+        do {
+          const page = store.query("p1", "many", query, { limit, desc, ...(last !== undefined && { last }) });
+          seen.push(...keys(page.items));
+          last = page.last;
+        } while (last !== undefined);
+        const expected = all.map((item) => item.key).filter((key) => key >= "k0003");
+        assert.deepEqual(seen, desc ? expected.reverse() : expected, `limit ${limit}, desc ${desc}`);
+      }
+    }
+  });
+
   it("reads at most 1 MB per page, so a query over a large base comes in pages that may be empty", async () => {
     const { store } = await storeWithClock();
     const text = "x".repeat(100 * 1024);
@@ -148,7 +195,7 @@ describe("Base store", () => {
       );
     }
     // A condition SQL cannot prefilter: every item is read.
-    const query = parseQuery({ "text?contains": "nothing like it" });
+    const query = parseQuery({ "text?not_contains": "x" });
     const first = store.query("p1", "big", query, {});
     assert.deepEqual(first.items, []);
     assert.ok(first.last, "an empty page still says where to go on");

@@ -7,6 +7,8 @@ import { applyUpdate, keyNotFound, type Update } from "./update.js";
 
 /** Deta read up to 1 MB of items for one page of a query before filtering; so do we, so one query is bounded. */
 export const PAGE_SCAN_BYTES = 1024 * 1024;
+/** Rows read from SQLite at a time by a query. */
+const QUERY_CHUNK = 256;
 
 export interface QueryOptions {
   limit?: number;
@@ -148,42 +150,47 @@ export class BaseStore {
     const range = keyRange(query.key);
     const where = ["base_id = ?", "(expires IS NULL OR expires > ?)", ...range.sql];
     const params: (string | number)[] = [id, this.now(), ...range.params];
-    if (options.last !== undefined && options.last !== "") {
-      where.push(options.desc ? "key < ?" : "key > ?");
-      params.push(options.last);
-    }
     const prefilter = prefilterSql(query);
     if (prefilter) {
       where.push(prefilter.sql);
       params.push(...prefilter.params);
     }
-    const sql = `SELECT key, value FROM items WHERE ${where.join(" AND ")} ORDER BY key ${options.desc ? "DESC" : "ASC"}`;
+    const order = options.desc ? "DESC" : "ASC";
+    const after = options.desc ? "key < ?" : "key > ?";
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const filtered = filters(query);
     const items: string[] = [];
     let lastReturned: string | undefined;
     let lastRead: string | undefined;
     let read = 0;
-    for (const row of this.statement(sql).iterate(...params) as IterableIterator<{ key: string; value: string }>) {
-      // Another candidate, but the budget is spent: the next page starts after what was read (or returned).
-      if (read >= PAGE_SCAN_BYTES) return { items, last: items.length >= limit ? lastReturned : lastRead };
-      read += row.value.length;
-      lastRead = row.key;
-      if (range.check && !range.check(row.key)) continue;
-      if (filtered && !matches(query, JSON.parse(row.value) as JsonObject)) continue;
-      // A full page and one more match: there is a next page.
-      if (items.length >= limit) return { items, last: lastReturned };
-      items.push(row.value);
-      lastReturned = row.key;
+    // Rows come in chunks, each from where the last one ended: reading a chunk whole and then parsing it is faster
+    // than stepping SQLite between parses, and a chunk bounds what is held at once.
+    let cursor = options.last || undefined;
+    for (;;) {
+      const sql = `SELECT key, value FROM items WHERE ${[...where, ...(cursor === undefined ? [] : [after])].join(" AND ")} ORDER BY key ${order} LIMIT ${QUERY_CHUNK}`;
+      const rows = this.statement(sql).all(...params, ...(cursor === undefined ? [] : [cursor])) as [string, string][];
+      for (const [key, value] of rows) {
+        // Another candidate, but the budget is spent: the next page starts after what was read (or returned).
+        if (read >= PAGE_SCAN_BYTES) return { items, last: items.length >= limit ? lastReturned : lastRead };
+        read += value.length;
+        lastRead = key;
+        if (range.check && !range.check(key)) continue;
+        if (filtered && !matches(query, JSON.parse(value) as JsonObject)) continue;
+        // A full page and one more match: there is a next page.
+        if (items.length >= limit) return { items, last: lastReturned };
+        items.push(value);
+        lastReturned = key;
+      }
+      if (rows.length < QUERY_CHUNK) return { items };
+      cursor = lastRead;
     }
-    return { items };
   }
 
-  /** Queries differ only in their conditions; their statements are kept, up to a hundred. */
+  /** Queries differ only in their conditions; their statements are kept, up to a hundred. Rows come as arrays. */
   private statement(sql: string): Statement {
     let statement = this.queries.get(sql);
     if (!statement) {
-      statement = this.db.prepare(sql);
+      statement = this.db.prepare(sql).raw(true);
       if (this.queries.size >= 100) this.queries.delete(this.queries.keys().next().value as string);
       this.queries.set(sql, statement);
     }

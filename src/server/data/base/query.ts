@@ -207,43 +207,75 @@ function jsonPath(path: string[]): string | undefined {
   return `$${path.map((segment) => `."${segment}"`).join("")}`;
 }
 
-const SQL_COMPARISON: Partial<Record<Operator, string>> = { lt: "<", gt: ">", lte: "<=", gte: ">=" };
+/** JSON.stringify escapes a lone surrogate, and a needle holding one could match half of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * A condition as SQL over the stored JSON, when SQL can tell as well as JavaScript can: equality with a string,
- * number or boolean, and numeric comparisons. It selects a superset of what `holds` accepts (booleans are 1 and 0
- * in SQLite), so items it lets through are still checked, and items it leaves out are never parsed.
+ * The text a value has inside stored JSON, when it always has that text: stored items are written by
+ * JSON.stringify, which writes a scalar (and a list of scalars) one way only and escapes character by character,
+ * so an item holding the value holds its text. (Objects are not: their attributes may come in another order.)
  */
-function conditionSql(condition: Condition): { sql: string; params: (string | number)[] } | undefined {
+function storedText(value: Json): string | undefined {
+  if (typeof value === "string") return LONE_SURROGATE.test(value) ? undefined : JSON.stringify(value);
+  if (typeof value !== "object" || value === null) return JSON.stringify(value);
+  if (
+    Array.isArray(value) &&
+    value.every((element) => storedText(element) !== undefined && typeof element !== "object")
+  )
+    return JSON.stringify(value);
+  return undefined;
+}
+
+const SQL_COMPARISON: Partial<Record<Operator, string>> = { lt: "<", gt: ">", lte: "<=", gte: ">=" };
+
+interface SqlTerm {
+  sql: string;
+  params: (string | number)[];
+  /** A substring test on the stored text is cheap; json_extract parses the item, so it goes last. */
+  cheap: boolean;
+}
+
+/**
+ * A condition as SQL over the stored JSON that selects a superset of the items `holds` accepts, so that items it
+ * leaves out are never read into JavaScript, and those it lets through are still checked:
+ * - equality, prefix and contains with a text the item must then contain (`instr`, a substring search);
+ * - numeric comparisons with json_extract, which SQLite orders as JavaScript does for numbers (a string, object or
+ *   boolean it may let through or leave out, and JavaScript never matches those either).
+ * `ne` and `not_contains` match nearly everything and get no term.
+ */
+function conditionSql(condition: Condition): SqlTerm | undefined {
+  const { op, value } = condition;
+  const text = storedText(value);
+  const contains = (needle: string): SqlTerm => ({ sql: "instr(value, ?) > 0", params: [needle], cheap: true });
+  if (op === "eq") return text === undefined ? undefined : contains(text);
+  if ((op === "pfx" || op === "contains") && typeof value === "string" && text !== undefined) {
+    // The string's text without its closing quote (a prefix) or without either (a part of it).
+    return contains(op === "pfx" ? text.slice(0, -1) : text.slice(1, -1));
+  }
   const path = jsonPath(condition.path);
   if (path === undefined) return undefined;
-  const extract = "json_extract(value, ?)";
-  const numeric = `json_type(value, ?) IN ('integer', 'real')`;
-  const { op, value } = condition;
-  if (op === "eq") {
-    if (typeof value === "string" || typeof value === "number") return { sql: `${extract} = ?`, params: [path, value] };
-    if (typeof value === "boolean") return { sql: `${extract} = ?`, params: [path, value ? 1 : 0] };
-    return undefined;
-  }
   const comparison = SQL_COMPARISON[op];
   if (comparison && typeof value === "number") {
-    return { sql: `(${numeric} AND ${extract} ${comparison} ?)`, params: [path, path, value] };
+    return { sql: `json_extract(value, ?) ${comparison} ?`, params: [path, value], cheap: false };
   }
   if (op === "r" && Array.isArray(value) && typeof value[0] === "number" && typeof value[1] === "number") {
-    return { sql: `(${numeric} AND ${extract} BETWEEN ? AND ?)`, params: [path, path, value[0], value[1]] };
+    return { sql: "json_extract(value, ?) BETWEEN ? AND ?", params: [path, value[0], value[1]], cheap: false };
   }
   return undefined;
 }
 
-/** The prefilter for the whole query: ORed groups of the conditions SQL can take; undefined when it would pass everything. */
+/** The prefilter for the whole query: ORed groups of the terms SQL can take; undefined when it would pass everything. */
 export function prefilterSql(query: Query): { sql: string; params: (string | number)[] } | undefined {
   const groups: string[] = [];
   const params: (string | number)[] = [];
   for (const group of query.groups) {
-    const parts = group.map(conditionSql).filter((part) => part !== undefined);
-    if (parts.length === 0) return undefined;
-    groups.push(`(${parts.map((part) => part.sql).join(" AND ")})`);
-    for (const part of parts) params.push(...part.params);
+    const terms = group
+      .map(conditionSql)
+      .filter((term) => term !== undefined)
+      .sort((a, b) => Number(b.cheap) - Number(a.cheap));
+    if (terms.length === 0) return undefined;
+    groups.push(`(${terms.map((term) => term.sql).join(" AND ")})`);
+    for (const term of terms) params.push(...term.params);
   }
   return { sql: `(${groups.join(" OR ")})`, params };
 }
