@@ -93,6 +93,11 @@ export class DataService {
         sendError(res, err);
         return;
       }
+      // A client that went away mid-body or mid-download is no failure of ours.
+      if (req.socket.destroyed) {
+        res.destroy();
+        return;
+      }
       this.options.operator?.error({ err, path: path.split("?")[0] }, "a Base or Drive request failed");
       sendError(res, new DetaError(500, "Internal server error"));
     });
