@@ -10,8 +10,6 @@ import type { ArchiveLimits } from "../../../runtimes/build/protocol.mjs";
 export interface Builds {
   /** Prepares a build for one deploy: its disk, its limits. */
   open(owner: BuildOwner, signal: AbortSignal): Promise<Build>;
-  /** Releases what builds share, once none runs. */
-  close(): Promise<void>;
 }
 
 /** Whose build it is: builds of one owner share a package cache that no other owner's build can reach. */

@@ -1,4 +1,4 @@
-import { readdir, rm, statfs } from "node:fs/promises";
+import { mkdir, readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { createLoopDisk, type LoopDisk, type LoopDiskTools } from "../sandbox/loop-disk.js";
 
@@ -33,6 +33,8 @@ export class OwnerCaches {
 
   /** The owner's cache, mounted; call `release` when the build is done with it. */
   async acquire(owner: { id: string; uid: number }): Promise<{ dir: string; release(): Promise<void> }> {
+    // Only the server passes here: a build gets its own owner's cache bound into its own folder.
+    await mkdir(this.mountsDir, { recursive: true, mode: 0o700 });
     while (this.closing.has(owner.id)) await this.closing.get(owner.id);
     let entry = this.mounted.get(owner.id);
     if (!entry) {

@@ -21,10 +21,6 @@ export class ProcessBuilds implements Builds {
     },
   ) {}
 
-  async close(): Promise<void> {
-    // Nothing is shared between plain builds.
-  }
-
   async open(owner: BuildOwner, signal: AbortSignal): Promise<Build> {
     const dir = join(this.options.runDir, "builds", `build-${newId(10)}`);
     for (const part of ["app", "in", "tmp", "home"]) await mkdir(join(dir, part), { recursive: true });

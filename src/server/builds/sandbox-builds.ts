@@ -79,34 +79,8 @@ export interface SandboxBuildsOptions {
  */
 export class SandboxBuilds implements Builds {
   private readonly seccomp = seccompFilter();
-  private shared: Promise<{ builder: string; modules: string; undo: (() => Promise<void>)[] }> | undefined;
 
   constructor(private readonly options: SandboxBuildsOptions) {}
-
-  /**
-   * The builder and the packages it imports, bound once into the run folder: wherever Micros is installed
-   * (under /root, say), a build's user can reach them there.
-   */
-  private sharedFolders(): Promise<{ builder: string; modules: string }> {
-    this.shared ??= (async () => {
-      const root = join(this.options.runDir, "builder");
-      const builder = join(root, "build");
-      const modules = join(root, "node_modules");
-      await mkdir(root, { recursive: true, mode: 0o711 });
-      const undo = [
-        await bindMount(this.options.tools, BUILDER_DIR, builder),
-        await bindMount(this.options.tools, platformModules(), modules),
-      ];
-      return { builder, modules, undo };
-    })();
-    return this.shared;
-  }
-
-  async close(): Promise<void> {
-    const shared = await this.shared?.catch(() => undefined);
-    this.shared = undefined;
-    for (const undo of shared?.undo ?? []) await undo();
-  }
 
   async open(buildOwner: BuildOwner, signal: AbortSignal): Promise<Build> {
     if (buildOwner.serial >= this.options.uidCount) {
@@ -114,17 +88,28 @@ export class SandboxBuilds implements Builds {
     }
     const owner = { id: buildOwner.id, uid: this.options.firstUid + buildOwner.serial };
     const name = `build-${newId(10)}`;
-    const dir = join(this.options.runDir, "builds", name);
-    await mkdir(dir, { recursive: true, mode: 0o711 });
-    let disk: LoopDisk | undefined;
+    const builds = join(this.options.runDir, "builds");
+    await mkdir(builds, { recursive: true, mode: 0o711 });
+    // The build's own folder, which only its user may enter: everything its sandbox binds is mounted in here.
+    const dir = join(builds, name);
+    await mkdir(dir, { mode: 0o700 });
+    await chown(dir, owner.uid, owner.uid);
+    const undo: (() => Promise<void>)[] = [async () => rm(dir, { recursive: true, force: true })];
+    const close = async () => {
+      for (const step of undo.splice(0).reverse()) await step();
+    };
     try {
-      disk = await createLoopDisk(this.options.tools, {
-        image: join(dir, "disk.img"),
+      const disk = await createLoopDisk(this.options.tools, {
+        image: join(builds, `${name}.img`),
         dir: join(dir, "disk"),
         bytes: this.options.limits.diskBytes,
         uid: owner.uid,
         bytesPerInode: BYTES_PER_INODE,
       });
+      undo.push(() => disk.release());
+      // Wherever Micros is installed (under /root, say), the build's user reaches the builder here.
+      undo.push(await bindMount(this.options.tools, BUILDER_DIR, join(dir, "builder")));
+      undo.push(await bindMount(this.options.tools, platformModules(), join(dir, "node_modules")));
       for (const part of ["app", "tmp", "home"]) {
         await mkdir(join(disk.dir, part));
         await chown(join(disk.dir, part), owner.uid, owner.uid);
@@ -139,10 +124,9 @@ export class SandboxBuilds implements Builds {
         signal,
         deadline: Date.now() + this.options.limits.timeoutMs,
       };
-      return new SandboxBuild(this, context, this.options.limits.timeoutMs, dir);
+      return new SandboxBuild(this, context, this.options.limits.timeoutMs, close);
     } catch (err) {
-      await disk?.release();
-      await rm(dir, { recursive: true, force: true });
+      await close();
       throw err;
     }
   }
@@ -160,9 +144,10 @@ export class SandboxBuilds implements Builds {
       undo.push(() => cgroup.destroy());
       const network = options.network ? await this.options.network.attach() : undefined;
       if (network) undo.push(() => network.release());
-      const cache = options.cache ? await this.options.caches.acquire(build.owner) : undefined;
-      if (cache) undo.push(() => cache.release());
-      const shared = await this.sharedFolders();
+      const ownerCache = options.cache ? await this.options.caches.acquire(build.owner) : undefined;
+      if (ownerCache) undo.push(() => ownerCache.release());
+      const cache = ownerCache ? join(build.dir, "cache") : undefined;
+      if (ownerCache && cache) undo.push(await bindMount(tools, ownerCache.dir, cache));
       const releases = options.releasesDir ? join(build.dir, "releases") : undefined;
       if (options.releasesDir && releases) undo.push(await bindMount(tools, options.releasesDir, releases));
       const bwrapArgs = [
@@ -174,10 +159,10 @@ export class SandboxBuilds implements Builds {
         "--new-session",
         ...baseMounts(),
         "--ro-bind",
-        shared.builder,
+        join(build.dir, "builder"),
         INSIDE.builder,
         "--ro-bind",
-        shared.modules,
+        join(build.dir, "node_modules"),
         INSIDE.modules,
         ...(releases ? ["--ro-bind", releases, INSIDE.releases] : []),
         "--bind",
@@ -190,7 +175,7 @@ export class SandboxBuilds implements Builds {
         join(build.disk.dir, "home"),
         INSIDE.home,
         ...(job.step === "unpack" ? ["--ro-bind", join(build.disk.dir, "in"), INSIDE.upload] : []),
-        ...(cache ? ["--bind", cache.dir, INSIDE.cache] : []),
+        ...(cache ? ["--bind", cache, INSIDE.cache] : []),
         "--hostname",
         "build",
         "--chdir",
@@ -232,7 +217,7 @@ export class SandboxBuilds implements Builds {
       });
       const hits = { oom: await cgroup.oomKills(), pids: await cgroup.pidsLimitHits() };
       const diskFree = await freeBytes(build.disk.dir);
-      const cacheFree = cache ? await freeBytes(cache.dir) : Number.POSITIVE_INFINITY;
+      const cacheFree = ownerCache ? await freeBytes(ownerCache.dir) : Number.POSITIVE_INFINITY;
       const diagnose = async (): Promise<LimitHit | undefined> => {
         // A fork bomb also runs out of memory on its way: the process limit is the one it was stopped by.
         if (hits.pids > 0) return processLimit(limits.pids);
@@ -273,7 +258,7 @@ class SandboxBuild implements Build {
     private readonly builds: SandboxBuilds,
     private readonly context: BuildContext,
     private readonly timeoutMs: number,
-    private readonly dir: string,
+    private readonly release: () => Promise<void>,
   ) {
     this.uploadFile = join(context.disk.dir, "in", UPLOAD);
     this.appDir = join(context.disk.dir, "app");
@@ -307,10 +292,7 @@ class SandboxBuild implements Build {
   }
 
   close(): Promise<void> {
-    this.closed ??= (async () => {
-      await this.context.disk.release();
-      await rm(this.dir, { recursive: true, force: true });
-    })();
+    this.closed ??= this.release();
     return this.closed;
   }
 }

@@ -343,7 +343,6 @@ export class Deployer {
     this.closing = true;
     for (const controller of this.running.keys()) controller.abort();
     await Promise.all(this.running.values());
-    await this.options.builds.close();
   }
 
   private async prune(microId: string): Promise<void> {
