@@ -22,7 +22,9 @@ describe("Base over HTTP", () => {
       body: { items: [{ key: "a", n: 1 }, { n: 2 }] },
     });
     assert.equal(put.status, 207);
-    const processed = (put.json as { processed: { items: { key: string }[] } }).processed.items;
+    const answer = put.json as { processed: { items: { key: string }[] }; failed: { items: unknown[] } };
+    assert.deepEqual(answer.failed, { items: [] });
+    const processed = answer.processed.items;
     assert.deepEqual(processed[0], { key: "a", n: 1 });
     assert.match(processed[1]?.key as string, /^[a-z0-9]{12}$/);
     assert.equal((await call(service, "GET", base("/items/a"), { key: service.key })).body, '{"key":"a","n":1}');

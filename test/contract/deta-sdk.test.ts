@@ -217,6 +217,7 @@ for (const sdk of ["deta1", "deta2"]) {
             { key: "put-many-key-2", name: "Beverly", user_age: 51 },
           ],
         },
+        failed: { items: [] },
       });
       assert.equal(error(outcomes, "putMany too many"), "We can't put more than 25 items at a time");
       assert.equal(error(outcomes, "putMany empty"), "Items can't be empty");

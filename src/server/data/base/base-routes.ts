@@ -46,8 +46,12 @@ async function putItems(store: BaseStore, request: BaseRequest, req: IncomingMes
     keys.add(item.key);
   }
   store.put(request.projectId, request.base, prepared);
-  // Nothing is stored in part: there is no `failed` list unless something failed.
-  sendRawJson(res, 207, `{"processed":{"items":[${prepared.map((item) => item.json).join(",")}]}}`);
+  // Deta's shape; a batch is stored whole or not at all, so nothing ever fails alone.
+  sendRawJson(
+    res,
+    207,
+    `{"processed":{"items":[${prepared.map((item) => item.json).join(",")}]},"failed":{"items":[]}}`,
+  );
 }
 
 async function insertItem(store: BaseStore, request: BaseRequest, req: IncomingMessage, res: ServerResponse) {
