@@ -209,13 +209,17 @@ export class BaseStore {
     return rows;
   }
 
-  /** Deletes expired items, a thousand at a time; how many. */
+  /**
+   * Deletes expired items, a thousand at a time and at most 20,000 per call, so that a mass expiry never holds the
+   * event loop for long (the next sweep goes on); how many.
+   */
   sweep(): number {
     let deleted = 0;
-    for (;;) {
+    for (let batch = 0; batch < 20; batch++) {
       const { changes } = this.statements.sweep.run(this.now());
       deleted += changes;
-      if (changes < 1000) return deleted;
+      if (changes < 1000) break;
     }
+    return deleted;
   }
 }
