@@ -5,39 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { Header } from "tar";
 import type { ArchiveLimits, BuildResult } from "../../runtimes/build/protocol.mjs";
 import { unpack } from "../../runtimes/build/unpack.mjs";
 import { linkEscapes, readBack } from "../../src/server/builds/read-back.js";
 import { MicrosError } from "../../src/shared/errors.js";
-
-interface Entry {
-  path: string;
-  type?: "File" | "Directory" | "SymbolicLink" | "Link" | "CharacterDevice" | "FIFO";
-  content?: string;
-  linkpath?: string;
-  mode?: number;
-}
-
-/** A gzip'd tar built block by block, so it can hold what no well-behaved packer writes. */
-function tarball(entries: Entry[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const entry of entries) {
-    const body = Buffer.from(entry.content ?? "");
-    const header = Buffer.alloc(512);
-    new Header({
-      path: entry.path,
-      type: entry.type ?? "File",
-      size: body.length,
-      mode: entry.mode ?? (entry.type === "Directory" ? 0o755 : 0o644),
-      mtime: new Date(0),
-      linkpath: entry.linkpath,
-    }).encode(header);
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
+import { type TarEntry as Entry, tarball } from "../helpers/deployer.js";
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));

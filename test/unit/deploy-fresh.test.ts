@@ -4,78 +4,18 @@
  * cached one's place. Builds as plain processes; the one dependency is a local package, so nothing is downloaded.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { after, describe, it } from "node:test";
-import { gzipSync } from "node:zlib";
-import { Header } from "tar";
-import { ProcessBuilds } from "../../src/server/builds/process-builds.js";
-import type { InstanceManager } from "../../src/server/instances/manager.js";
-import { LogSink } from "../../src/server/logs/log-sink.js";
-import { QUIET } from "../../src/server/logs/operator-log.js";
-import { Deployer } from "../../src/server/releases/deployer.js";
-import { nodeRuntime } from "../../src/server/runtimes/node-runtime.js";
-import { RuntimeRegistry } from "../../src/server/runtimes/registry.js";
-import type { Micro } from "../../src/server/store/micros.js";
-import { Store } from "../../src/server/store/store.js";
+import { describe, it } from "node:test";
+import { files, useDeployer } from "../helpers/deployer.js";
 
-function tarball(files: Record<string, string>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [path, text] of Object.entries(files)) {
-    const body = Buffer.from(text);
-    const header = Buffer.alloc(512);
-    new Header({ path, type: "File", size: body.length, mode: 0o644, mtime: new Date(0) }).encode(header);
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
-
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-async function useDeployer() {
-  const dataDir = await mkdtemp(join(tmpdir(), "micros-fresh-"));
-  dirs.push(dataDir);
-  const store = Store.open(join(dataDir, "micros.db"));
-  after(() => store.close());
-  const user = store.users.create("ada", true);
-  const project = store.projects.create(user.id, "default");
-  const runtimes = new RuntimeRegistry([nodeRuntime()]);
-  const created = store.micros.create({ projectId: project.id, name: "hello", runtime: runtimes.ids()[0] as string });
-  const deployer = new Deployer({
-    store,
-    runtimes,
-    instances: { retire: () => {} } as unknown as InstanceManager,
-    logs: new LogSink(store.logs),
-    operator: QUIET,
-    builds: new ProcessBuilds({
-      runDir: join(dataDir, "run"),
-      cachesDir: join(dataDir, "cache", "owners"),
-      timeoutMs: 120_000,
-    }),
-    dataDir,
-    maxUploadBytes: 1024 * 1024,
-    maxCodeBytes: 10 * 1024 * 1024,
-    keepReleases: 5,
-  });
-  await deployer.cleanup();
-  const deploy = async (files: Record<string, string>, fresh = false) =>
-    (
-      await deployer.deploy(
-        store.micros.byId(created.id) as Micro,
-        Readable.from([tarball(files)]),
-        undefined,
-        undefined,
-        {
-          fresh,
-        },
-      )
-    ).release;
-  const cacheDir = join(dataDir, "cache", "installs", user.id);
-  return { deploy, cacheDir };
+/** Deploys a path → text map; the release. */
+async function useFresh() {
+  const { deploy, dataDir, userId } = await useDeployer();
+  return {
+    deploy: async (texts: Record<string, string>, fresh = false) => (await deploy(files(texts), { fresh })).release,
+    cacheDir: join(dataDir, "cache", "installs", userId),
+  };
 }
 
 const APP = {
@@ -98,7 +38,7 @@ const LOCK = JSON.stringify({
 
 describe("a fresh deploy", () => {
   it("installs again instead of reusing the install of the release it builds on", async () => {
-    const { deploy } = await useDeployer();
+    const { deploy } = await useFresh();
     const first = await deploy(APP);
     assert.notEqual(first.install, "reused");
     const changes = (base: string) => ({
@@ -113,7 +53,7 @@ describe("a fresh deploy", () => {
   });
 
   it("installs again instead of taking the cached install, and its install replaces the cached one", async () => {
-    const { deploy, cacheDir } = await useDeployer();
+    const { deploy, cacheDir } = await useFresh();
     const app = { ...APP, "package-lock.json": LOCK };
     assert.notEqual((await deploy(app)).install, "cached");
     assert.equal((await deploy(app)).install, "cached", "the same lock file: the cached install");

@@ -4,87 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { lstat, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { after, describe, it } from "node:test";
-import { gzipSync } from "node:zlib";
-import { Header } from "tar";
-import { ProcessBuilds } from "../../src/server/builds/process-builds.js";
-import type { InstanceManager } from "../../src/server/instances/manager.js";
-import { LogSink } from "../../src/server/logs/log-sink.js";
-import { QUIET } from "../../src/server/logs/operator-log.js";
-import { Deployer, releaseDir } from "../../src/server/releases/deployer.js";
-import { nodeRuntime } from "../../src/server/runtimes/node-runtime.js";
-import { RuntimeRegistry } from "../../src/server/runtimes/registry.js";
-import type { Micro } from "../../src/server/store/micros.js";
-import { Store } from "../../src/server/store/store.js";
+import { describe, it } from "node:test";
+import { releaseDir } from "../../src/server/releases/deployer.js";
 import { MicrosError } from "../../src/shared/errors.js";
+import { type TarEntry, tarball, useDeployer } from "../helpers/deployer.js";
 
-interface Entry {
-  path: string;
-  type?: "File" | "Directory" | "SymbolicLink";
-  content?: string;
-  linkpath?: string;
-  mode?: number;
-}
-
-function tarball(entries: Entry[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const entry of entries) {
-    const body = Buffer.from(entry.content ?? "");
-    const header = Buffer.alloc(512);
-    new Header({
-      path: entry.path,
-      type: entry.type ?? "File",
-      size: body.length,
-      mode: entry.mode ?? (entry.type === "Directory" ? 0o755 : 0o644),
-      mtime: new Date(0),
-      linkpath: entry.linkpath,
-    }).encode(header);
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
-
-const dirs: string[] = [];
-after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-async function useDeployer() {
-  const dataDir = await mkdtemp(join(tmpdir(), "micros-deployer-"));
-  dirs.push(dataDir);
-  const store = Store.open(join(dataDir, "micros.db"));
-  after(() => store.close());
-  const user = store.users.create("ada", true);
-  const project = store.projects.create(user.id, "default");
-  const runtimes = new RuntimeRegistry([nodeRuntime()]);
-  const micro = () => store.micros.byId(created.id) as Micro;
-  const created = store.micros.create({ projectId: project.id, name: "hello", runtime: runtimes.ids()[0] as string });
-  let retired = 0;
-  const deployer = new Deployer({
-    store,
-    runtimes,
-    instances: { retire: () => retired++ } as unknown as InstanceManager,
-    logs: new LogSink(store.logs),
-    operator: QUIET,
-    builds: new ProcessBuilds({
-      runDir: join(dataDir, "run"),
-      cachesDir: join(dataDir, "cache", "owners"),
-      timeoutMs: 60_000,
-    }),
-    dataDir,
-    maxUploadBytes: 1024 * 1024,
-    maxCodeBytes: 10 * 1024 * 1024,
-    keepReleases: 3,
-  });
-  await deployer.cleanup();
-  const deploy = (entries: Entry[]) => deployer.deploy(micro(), Readable.from([tarball(entries)]), undefined);
-  return { dataDir, store, deployer, micro, deploy, retired: () => retired };
-}
-
-const APP: Entry[] = [
+const APP: TarEntry[] = [
   { path: "index.js", content: "module.exports = (q, s) => s.end('hi');", mode: 0o6755 },
   { path: "lib/util.js", content: "exports.x = 1;" },
 ];

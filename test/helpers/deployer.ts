@@ -1,0 +1,92 @@
+/**
+ * The deployer without a server: a real store in a temp dir and builds as plain processes (the builder the
+ * sandbox runs, without root), and archives written block by block, so they can hold what no well-behaved packer
+ * writes. Each helper registers its own cleanup.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { after } from "node:test";
+import { gzipSync } from "node:zlib";
+import { Header } from "tar";
+import { ProcessBuilds } from "../../src/server/builds/process-builds.js";
+import type { InstanceManager } from "../../src/server/instances/manager.js";
+import { LogSink } from "../../src/server/logs/log-sink.js";
+import { QUIET } from "../../src/server/logs/operator-log.js";
+import { Deployer, type DeployResult } from "../../src/server/releases/deployer.js";
+import { nodeRuntime } from "../../src/server/runtimes/node-runtime.js";
+import { RuntimeRegistry } from "../../src/server/runtimes/registry.js";
+import type { Micro } from "../../src/server/store/micros.js";
+import { Store } from "../../src/server/store/store.js";
+
+export interface TarEntry {
+  path: string;
+  type?: "File" | "Directory" | "SymbolicLink" | "Link" | "CharacterDevice" | "FIFO";
+  content?: string;
+  linkpath?: string;
+  mode?: number;
+}
+
+export function tarball(entries: TarEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const body = Buffer.from(entry.content ?? "");
+    const header = Buffer.alloc(512);
+    new Header({
+      path: entry.path,
+      type: entry.type ?? "File",
+      size: body.length,
+      mode: entry.mode ?? (entry.type === "Directory" ? 0o755 : 0o644),
+      mtime: new Date(0),
+      linkpath: entry.linkpath,
+    }).encode(header);
+    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+/** Regular files from a path → text map. */
+export function files(texts: Record<string, string>): TarEntry[] {
+  return Object.entries(texts).map(([path, content]) => ({ path, content }));
+}
+
+export async function useTmp(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A deployer over a fresh data dir, with one user, project and micro; `retired` counts instance retirements. */
+export async function useDeployer() {
+  const dataDir = await useTmp("micros-deployer-");
+  const store = Store.open(join(dataDir, "micros.db"));
+  after(() => store.close());
+  const user = store.users.create("ada", true);
+  const project = store.projects.create(user.id, "default");
+  const runtimes = new RuntimeRegistry([nodeRuntime()]);
+  const created = store.micros.create({ projectId: project.id, name: "hello", runtime: runtimes.ids()[0] as string });
+  const micro = () => store.micros.byId(created.id) as Micro;
+  let retired = 0;
+  const deployer = new Deployer({
+    store,
+    runtimes,
+    instances: { retire: () => retired++ } as unknown as InstanceManager,
+    logs: new LogSink(store.logs),
+    operator: QUIET,
+    builds: new ProcessBuilds({
+      runDir: join(dataDir, "run"),
+      cachesDir: join(dataDir, "cache", "owners"),
+      timeoutMs: 120_000,
+    }),
+    dataDir,
+    maxUploadBytes: 1024 * 1024,
+    maxCodeBytes: 10 * 1024 * 1024,
+    keepReleases: 5,
+  });
+  await deployer.cleanup();
+  const deploy = (entries: TarEntry[], options: { fresh?: boolean } = {}): Promise<DeployResult> =>
+    deployer.deploy(micro(), Readable.from([tarball(entries)]), undefined, undefined, options);
+  return { dataDir, store, userId: user.id, deployer, micro, deploy, retired: () => retired };
+}
