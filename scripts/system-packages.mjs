@@ -13,6 +13,8 @@ const PACKAGES = {
   iproute2: "each sandbox's network",
   nftables: "each sandbox's network filter",
   e2fsprogs: "each sandbox's own disk",
+  openssl: "the certificate micros reach Base and Drive with",
+  "ca-certificates": "the CAs micros trust, beside the platform's",
   python3: "Python micros",
   "python3-venv": "Python micros' virtual environments",
   "python3-uvicorn": "serving Python micros",

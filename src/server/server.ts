@@ -6,6 +6,7 @@ import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import { Scheduler } from "./cron/scheduler.js";
 import { DataService, dataRoute } from "./data/data-service.js";
+import { serveToSandboxes } from "./data/sandbox-endpoint.js";
 import { prepareDataDir } from "./data-dir.js";
 import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
@@ -82,10 +83,14 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   started.push(() => data.close());
 
   const limits = new LimitPolicy(config);
-  const { executor, builds } = await createIsolation(config, dataDir, (runtime, err) =>
+  const { executor, builds, services } = await createIsolation(config, dataDir, (runtime, err) =>
     logger.warn({ runtime, err }, "could not prepare a sandbox ahead of need; instances will be started on demand"),
   );
   started.push(() => executor.close());
+  // Base and Drive at database.deta.sh and drive.deta.sh, as micros' unmodified SDKs call them (HTTPS).
+  const forSandboxes =
+    services && (await serveToSandboxes(services.files, services, (req, res) => data.handle(req, res)));
+  if (forSandboxes) started.push(() => forSandboxes.close());
   await executor.cleanup();
   const runtimes = await RuntimeRegistry.install(dataDir, { python: config.python });
   executor.prewarm(
@@ -201,6 +206,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         scheduler.stop();
         const listening = Promise.all([api.close(), listener.close()]);
         await instances.close();
+        await forSandboxes?.close();
         // Builds first: they use the executor's cgroups, network and run folder.
         await deployer.close();
         await executor.close();

@@ -3,11 +3,19 @@ import { MicrosError } from "../../shared/errors.js";
 import { runCommand } from "../util/run-command.js";
 import { BLOCKS } from "./server-block.js";
 
-/** How many instances can have a network at once: one /30 each inside a /16. */
-const SLOTS = 16_384;
+/** How many instances can have a network at once: one /30 each inside a /16, the last /30 kept for the services. */
+const SLOTS = 16_383;
+/** The port of the platform's services for sandboxes: HTTPS's, which Deta's SDKs always use. */
+const SERVICES_PORT = 443;
 /** Server block n has 10.(100 + n).0.0/16; together they span this range, which no sandbox may reach. */
 const FIRST_OCTET = 100;
 const ALL_SANDBOXES = `10.${FIRST_OCTET}.0.0-10.${FIRST_OCTET + BLOCKS - 1}.255.255`;
+
+/** Where the platform serves its sandboxes (Base and Drive): an address of the host only they can reach. */
+export interface SandboxServices {
+  address: string;
+  port: number;
+}
 
 export interface InstanceNetwork {
   /** The network namespace to run the sandbox in. */
@@ -21,7 +29,9 @@ export interface InstanceNetwork {
  * whatever it sends to the host itself (the platform's API, services on
  * loopback or any host address), to other instances (of this server or of
  * any other on the host), and to link-local addresses such as a cloud's
- * metadata service.
+ * metadata service. One exception: the services address, a /32 at the end of
+ * the server's subnet on the host's loopback, on one TCP port, which only this
+ * server's sandboxes reach (nothing else, the host's own processes included).
  */
 export class SandboxNetwork {
   private readonly free: number[] = [];
@@ -36,6 +46,11 @@ export class SandboxNetwork {
     private readonly octet: number,
   ) {}
 
+  /** Reachable from this server's sandboxes on its port only; the platform listens there (server.ts). */
+  get services(): SandboxServices {
+    return { address: `10.${this.octet}.255.253`, port: SERVICES_PORT };
+  }
+
   /** `block`: the server's block on this host (see server-block.ts), which gives it a /16 no other server has. */
   static async open(tools: { ip: string; nft: string }, prefix: string, block: number): Promise<SandboxNetwork> {
     const network = new SandboxNetwork(tools.ip, tools.nft, prefix, FIRST_OCTET + block);
@@ -45,6 +60,7 @@ export class SandboxNetwork {
       await writeFile("/proc/sys/net/ipv4/ip_forward", "1");
     }
     await network.run(tools.nft, ["-f", "-"], network.ruleset());
+    await network.run(tools.ip, ["addr", "add", `${network.services.address}/32`, "dev", "lo"]);
     return network;
   }
 
@@ -54,12 +70,15 @@ export class SandboxNetwork {
 
   private ruleset(): string {
     const ifaces = `"${this.prefix}*"`;
+    const { address, port } = this.services;
     return `
 table inet ${this.prefix}_filter {
   chain input {
     type filter hook input priority 0; policy accept;
     iifname ${ifaces} ct state established,related accept
+    iifname ${ifaces} ip daddr ${address} tcp dport ${port} accept
     iifname ${ifaces} drop
+    ip daddr ${address} drop
   }
   chain forward {
     type filter hook forward priority 0; policy accept;
@@ -137,6 +156,8 @@ table ip ${this.prefix}_nat {
       const name = line.split(" ")[0] ?? "";
       if (name.startsWith(this.prefix)) await this.remove(name);
     }
+    const services = ["addr", "del", `${this.services.address}/32`, "dev", "lo"];
+    await runCommand(this.ip, services, { cwd: "/", env: {}, timeoutMs: 10_000 });
     for (const table of [`inet ${this.prefix}_filter`, `ip ${this.prefix}_nat`]) {
       await runCommand(this.nft, ["delete", "table", ...table.split(" ")], { cwd: "/", env: {}, timeoutMs: 10_000 });
     }

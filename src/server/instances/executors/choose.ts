@@ -5,9 +5,10 @@ import { OwnerCaches } from "../../builds/owner-caches.js";
 import { ProcessBuilds } from "../../builds/process-builds.js";
 import { SandboxBuilds } from "../../builds/sandbox-builds.js";
 import type { ServerConfig } from "../../config.js";
+import { prepareSandboxEndpoint, type SandboxEndpointFiles } from "../../data/sandbox-endpoint.js";
 import { Cgroups } from "../../sandbox/cgroups.js";
 import { CodeSlots } from "../../sandbox/code-slots.js";
-import { SandboxNetwork } from "../../sandbox/network.js";
+import { SandboxNetwork, type SandboxServices } from "../../sandbox/network.js";
 import { checkSandbox, type SandboxTools } from "../../sandbox/preflight.js";
 import { claimServerBlock, type ServerBlock } from "../../sandbox/server-block.js";
 import type { Executor } from "../executor.js";
@@ -18,6 +19,11 @@ import { SandboxExecutor } from "./sandbox.js";
 export interface Isolation {
   executor: Executor;
   builds: Builds;
+  /**
+   * Where the server must serve Base and Drive for its sandboxes, which resolve Deta's hosts there and trust
+   * `files`' CA; none with `--sandbox none`, whose instances reach them through DETA_BASE_HOST.
+   */
+  services?: SandboxServices & { files: SandboxEndpointFiles };
 }
 
 /** Builds what the config asks for, after checking this machine can run it. */
@@ -58,6 +64,7 @@ async function sandboxed(
   const cacheDir = join(dataDir, "cache");
   const cgroups = await Cgroups.open(block.names.cgroups);
   const network = await SandboxNetwork.open(tools, block.names.network, block.index);
+  const files = await prepareSandboxEndpoint(dataDir, network.services.address);
   const executor = new SandboxExecutor({
     runDir,
     block,
@@ -65,6 +72,7 @@ async function sandboxed(
     cgroups,
     network,
     slots: await CodeSlots.open(join(dataDir, "slots"), tools),
+    platformFiles: files.publicDir,
     warmPool: config.warmPool,
     onWarmError,
     limits: {
@@ -93,7 +101,7 @@ async function sandboxed(
     firstUid: block.buildUids.first,
     uidCount: block.buildUids.count,
   });
-  return { executor, builds };
+  return { executor, builds, services: { ...network.services, files } };
 }
 
 /**

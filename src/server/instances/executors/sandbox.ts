@@ -3,6 +3,7 @@ import { chown, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
 import { formatBytes } from "../../../shared/format.js";
+import { INSIDE_PLATFORM_FILES, trustEnvironment } from "../../data/sandbox-endpoint.js";
 import type { Cgroup, CgroupLimits, Cgroups } from "../../sandbox/cgroups.js";
 import type { CodeSlot, CodeSlots } from "../../sandbox/code-slots.js";
 import { mountReadOnlyView, mountSmallTmpfs, unmount } from "../../sandbox/host-mounts.js";
@@ -40,6 +41,11 @@ export interface SandboxOptions {
   warmPool: number;
   /** Where a failure to prepare a sandbox ahead of need is reported. */
   onWarmError(runtime: string, err: unknown): void;
+  /**
+   * The platform's files for instances (`hosts` naming Deta's hosts at the services address, its CA and a bundle
+   * with it): seen read-only at /etc/micros, `hosts` as /etc/hosts, and the CA trusted by Node and Python.
+   */
+  platformFiles?: string;
 }
 
 const OOM_POLL_MS = 250;
@@ -125,6 +131,13 @@ export class SandboxExecutor implements Executor {
       await mkdir(runtimeDir);
       await mountReadOnlyView(tools, runner.runtimeDir, runtimeDir, empty);
       acquired.push(() => unmount(tools, runtimeDir));
+      let platformDir: string | undefined;
+      if (this.options.platformFiles) {
+        platformDir = join(dir, "platform");
+        await mkdir(platformDir);
+        await mountReadOnlyView(tools, this.options.platformFiles, platformDir, empty);
+        acquired.push(() => unmount(tools, platformDir as string));
+      }
       const slot = await this.options.slots.create(name, join(dir, "app"), empty);
       acquired.push(() => slot.release());
       const cgroup = await this.options.cgroups.create(name, limits);
@@ -133,7 +146,7 @@ export class SandboxExecutor implements Executor {
       acquired.push(() => network.release());
       const tmp = await createTmpDisk(tools, dir, limits.tmpBytes, uid);
       acquired.push(() => tmp.release());
-      const parts = { uid, socketDir, runtimeDir, slotDir: slot.dir, tmpDir: tmp.dir, cgroup, network };
+      const parts = { uid, socketDir, runtimeDir, platformDir, slotDir: slot.dir, tmpDir: tmp.dir, cgroup, network };
       return this.start(runner, parts, slot, undo);
     } catch (err) {
       await undo();
@@ -147,6 +160,7 @@ export class SandboxExecutor implements Executor {
       uid: number;
       socketDir: string;
       runtimeDir: string;
+      platformDir: string | undefined;
       slotDir: string;
       tmpDir: string;
       cgroup: Cgroup;
@@ -158,6 +172,18 @@ export class SandboxExecutor implements Executor {
     const { tools } = this.options;
     const { uid, cgroup } = parts;
     const { file, args } = runner.command(INSIDE.runtime);
+    // Deta's hosts resolve to the platform's services address, and its CA is trusted, as the runner starts.
+    const platform = parts.platformDir
+      ? [
+          "--ro-bind",
+          parts.platformDir,
+          INSIDE_PLATFORM_FILES,
+          "--ro-bind",
+          join(parts.platformDir, "hosts"),
+          "/etc/hosts",
+          ...Object.entries(trustEnvironment()).flatMap(([name, value]) => ["--setenv", name, value]),
+        ]
+      : [];
     const bwrapArgs = [
       "--unshare-all",
       // The network namespace is the one nsenter joined, with its veth to the host.
@@ -201,6 +227,7 @@ export class SandboxExecutor implements Executor {
       "--setenv",
       "NODE_ENV",
       "production",
+      ...platform,
       "--info-fd",
       "4",
       "--seccomp",
