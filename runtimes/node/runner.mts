@@ -4,10 +4,12 @@
  * built-ins and nothing from the platform, so it is safe to start before the
  * app is known and cheap to load.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type RequestListener, Server } from "node:http";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { useBuiltins } from "./builtins.mjs";
 import { micros, withEvents } from "./events.mjs";
 import { type FailedMessage, PROTOCOL, type RunnerMessage, type StartMessage } from "./protocol.mjs";
 import { findListener, SHAPES } from "./shapes.mjs";
@@ -53,28 +55,50 @@ function describe(value: unknown): string {
 }
 
 /**
- * Apps that call listen() themselves (a common porting mistake) are served
- * anyway: the first server that listens is sent to the platform's socket
- * instead of the port it asked for. Once the runner serves the app itself,
- * later listen() calls only pretend, so they cannot take the socket.
+ * Which server answers the micro's requests: the app's export when it is a
+ * usable app, whatever else listens inside the instance; a server the app
+ * starts itself only when nothing usable is exported (the WebSocket pattern:
+ * create the server, attach ws, listen()). So the first listen() while the app
+ * loads is held back until the export is known; it then goes to the platform's
+ * socket when it is the served app (nothing usable exported, or a server around
+ * the exported app, `app.listen(3000)`), or to the port it asked for when it is
+ * a helper beside the exported app. Every other listen() is a helper's: it
+ * gets its own port inside the instance.
  */
 const realListen = Server.prototype.listen;
-let captured: Server | undefined;
-let serving = false;
-let socketPath = "";
+let loading = true;
+let held: { server: Server; args: unknown[] } | undefined;
+/** Set while the runner waits for an app that exported nothing usable to call listen(). */
+let onLateListen: ((server: Server, args: unknown[]) => void) | undefined;
 
 Server.prototype.listen = function listen(this: Server, ...args: unknown[]): Server {
-  const callback = args.find((arg): arg is () => void => typeof arg === "function");
-  if (serving) {
-    if (callback) process.nextTick(callback);
+  if (loading && held === undefined) {
+    held = { server: this, args };
     return this;
   }
-  if (captured === undefined) {
-    captured = this;
-    return realListen.call(this, socketPath, callback);
+  if (onLateListen) {
+    onLateListen(this, args);
+    onLateListen = undefined;
+    return this;
   }
-  return realListen.apply(this, args as Parameters<typeof realListen>);
+  return listenAsHelper(this, args);
 } as typeof Server.prototype.listen;
+
+function listenAsHelper(server: Server, args: unknown[]): Server {
+  // A helper that cannot get its port is the app's problem to handle; unhandled, it is logged, not fatal.
+  if (server.listenerCount("error") === 0) {
+    server.once("error", (err) => console.error("A server started by the app could not listen:", err));
+  }
+  return realListen.apply(server, args as Parameters<typeof realListen>);
+}
+
+function listenOnSocket(server: Server, args: unknown[]): Promise<void> {
+  const callback = args.find((arg): arg is () => void => typeof arg === "function");
+  realListen.call(server, socketPath, callback);
+  return whenListening(server);
+}
+
+let socketPath = "";
 
 async function importEntry(start: StartMessage): Promise<unknown> {
   try {
@@ -99,26 +123,48 @@ function whenListening(server: Server): Promise<void> {
 /** How long an app whose export is not servable gets to call listen() after loading (it may connect to something first). */
 const LATE_LISTEN_MS = 2000;
 
+function lateListen(): Promise<{ server: Server; args: unknown[] } | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      onLateListen = undefined;
+      resolve(undefined);
+    }, LATE_LISTEN_MS);
+    onLateListen = (server, args) => {
+      clearTimeout(timer);
+      resolve({ server, args });
+    };
+  });
+}
+
+/** The app's own server, on the platform's socket: platform events go before its request listeners. */
+async function serveOwn(server: Server, args: unknown[]): Promise<Server> {
+  await listenOnSocket(server, args);
+  const listeners = server.listeners("request") as RequestListener[];
+  server.removeAllListeners("request");
+  server.on(
+    "request",
+    withEvents((req, res) => {
+      for (const listener of listeners) listener(req, res);
+    }),
+  );
+  return server;
+}
+
+/** Whether a server is the exported app's own (`app.listen()`, or `http.createServer(app)` with ws attached). */
+function wraps(server: Server, exported: unknown): boolean {
+  const candidates = [exported, (exported as { app?: unknown } | null)?.app];
+  return server.listeners("request").some((listener) => candidates.includes(listener));
+}
+
 async function serve(start: StartMessage): Promise<Server> {
   socketPath = start.socketPath;
   const exported = await importEntry(start);
-  const listener = captured ? undefined : await findListener(exported);
-  if (!captured && !listener) await new Promise((resolve) => setTimeout(resolve, LATE_LISTEN_MS));
-  if (captured) {
-    await whenListening(captured);
-    serving = true;
-    // The app's own server answers platform events too: its request listeners go behind ours.
-    const listeners = captured.listeners("request") as RequestListener[];
-    captured.removeAllListeners("request");
-    captured.on(
-      "request",
-      withEvents((req, res) => {
-        for (const listener of listeners) listener(req, res);
-      }),
-    );
-    return captured;
-  }
+  loading = false;
+  const listener = await findListener(exported);
+  if (held && (!listener || wraps(held.server, exported))) return serveOwn(held.server, held.args);
   if (!listener) {
+    const late = await lateListen();
+    if (late) return serveOwn(late.server, late.args);
     const supported = SHAPES.map((shape) => shape.name).join("; ");
     return fail(
       "ERR_UNSUPPORTED_FRAMEWORK",
@@ -126,13 +172,37 @@ async function serve(start: StartMessage): Promise<Server> {
         `Add \`module.exports = app\` at the end of ${start.entry} (or \`export default app\`). Supported: ${supported}.`,
     );
   }
-  serving = true;
+  if (held) {
+    console.error(
+      `Serving the app ${start.entry} exports; the server it started itself keeps its own port inside the instance.`,
+    );
+    listenAsHelper(held.server, held.args);
+  }
   const server = createServer(withEvents(listener));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     realListen.call(server, start.socketPath, () => resolve());
   });
   return server;
+}
+
+// As on the Node versions Deta apps were written for: a promise nobody handled is logged, the instance keeps
+// serving. An uncaught exception still ends it.
+process.on("unhandledRejection", (reason) => {
+  console.error("Unhandled promise rejection (the instance keeps running):", reason);
+});
+
+/** Whether the entry loads as an ES module (`.mjs`, or `.js` under `"type": "module"`). */
+function isEsm(start: StartMessage): boolean {
+  if (start.entry.endsWith(".mjs")) return true;
+  if (!start.entry.endsWith(".js")) return false;
+  try {
+    return (
+      (JSON.parse(readFileSync(join(start.appDir, "package.json"), "utf8")) as { type?: unknown }).type === "module"
+    );
+  } catch {
+    return false;
+  }
 }
 
 const start = await readStart();
@@ -145,6 +215,7 @@ try {
   // Only slower without it: the dependencies load from node_modules as they always could.
   console.error(`The dependency bundle could not be used; loading from node_modules instead: ${String(err)}`);
 }
+useBuiltins(isEsm(start));
 const server = await serve(start);
 // Keep-alive sockets from the gateway's pool should outlive its own idle timeout.
 server.keepAliveTimeout = 65_000;

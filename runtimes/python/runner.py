@@ -225,6 +225,8 @@ def main():
     os.environ.update(start["env"])
     os.chdir(start["appDir"])
     use_environment(start["appDir"], preloaded)
+    # Libraries Deta pre-installed in every micro (`deta`): last on the path, so an app's own copy wins.
+    sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
     import uvicorn
 
