@@ -69,6 +69,15 @@ describe("apps written for Deta", () => {
     assert.deepEqual(JSON.parse(run.stdout), { hello: "ada" });
   });
 
+  it("reaches the platform's Base at Deta's own host, from Node and Python, with no setting", async () => {
+    const node = await request(server.port, host("deta-express"), "/base");
+    assert.equal(node.status, 200, node.body);
+    assert.deepEqual(JSON.parse(node.body), { key: "node", count: 1 });
+    const python = await request(server.port, host("deta-flask"), "/base");
+    assert.equal(python.status, 200, python.body);
+    assert.deepEqual(JSON.parse(python.body), { key: "one", count: 1 });
+  });
+
   it("gives a Flask app `from deta import Deta, App` from the built-in library", async () => {
     const hello = await request(server.port, host("deta-flask"), "/hello");
     assert.equal(hello.status, 200, hello.body);
