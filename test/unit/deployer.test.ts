@@ -109,3 +109,29 @@ describe("deploying through builds", () => {
     );
   });
 });
+
+describe("a local package the dependency files install from", () => {
+  const app = (version: string): TarEntry[] => [
+    { path: "index.js", content: "module.exports = (q, s) => s.end(require('dep'));" },
+    { path: "package.json", content: JSON.stringify({ dependencies: { dep: "file:./dep" } }) },
+    { path: "dep/package.json", content: JSON.stringify({ name: "dep", version: "1.0.0" }) },
+    { path: "dep/index.js", content: `module.exports = ${JSON.stringify(version)};` },
+  ];
+
+  it("is installed again when its files change, though package.json did not", async () => {
+    const { dataDir, micro, deploy } = await useDeployer();
+    const first = await deploy(app("one"));
+    const changes = (base: string, files: TarEntry[]) => [
+      ...files,
+      { path: ".micros-changes.json", content: JSON.stringify({ base, deleted: [] }) },
+    ];
+    const unchanged = await deploy(changes(first.release.id, [{ path: "index.js", content: "module.exports = 1;" }]));
+    assert.equal(unchanged.release.install, "reused", "only the app's own code changed");
+    const changed = await deploy(changes(unchanged.release.id, app("two").slice(3)));
+    assert.notEqual(changed.release.install, "reused");
+    // The bundle of dependencies, when one was made, is made again from the new files.
+    const bundle = join(releaseDir(dataDir, micro().id, changed.release.id), "node_modules", ".micros", "vendor.cjs");
+    const bundled = await readFile(bundle, "utf8").catch(() => "");
+    assert.ok(!bundled.includes('"one"'), "nothing of the old package");
+  });
+});

@@ -16,7 +16,7 @@ import type { InstallKind, Runtime } from "../runtimes/runtime.js";
 import type { Micro } from "../store/micros.js";
 import type { Release } from "../store/releases.js";
 import type { Store } from "../store/store.js";
-import { reuseInstalled, sameDependencies } from "./compose.js";
+import { dependencyHashes, reuseInstalled, sameDependencies } from "./compose.js";
 import { InstallCache } from "./install-cache.js";
 import { buildManifest, type FileManifest, manifestFile, readManifest, writeManifest } from "./manifest.js";
 import { receiveUpload } from "./upload.js";
@@ -236,16 +236,19 @@ export class Deployer {
     fresh: boolean,
   ): Promise<{ kind: InstallKind; output: string }> {
     const installedDir = join(building, runtime.installedDir);
+    const localPackages = await runtime.localPackages(building);
     if (
       !fresh &&
       base !== undefined &&
-      sameDependencies(manifest, base.manifest, runtime.dependencyFiles) &&
+      sameDependencies(manifest, base.manifest, runtime.dependencyFiles, localPackages) &&
       (await reuseInstalled(base.dir, building, runtime.installedDir))
     )
       return { kind: "reused", output: "" };
     const key = await runtime.installKey(building);
     const cache = new InstallCache(join(this.options.dataDir, "cache", "installs", this.ownerOf(micro).id));
-    const cacheKey = key === undefined ? undefined : cache.key(key);
+    // A local package's files decide the install too: they are part of what the cached install was made from.
+    const local = JSON.stringify(dependencyHashes(manifest, [], localPackages));
+    const cacheKey = key === undefined ? undefined : cache.key(`${key}\0${local}`);
     if (!fresh && cacheKey && (await cache.restore(cacheKey, installedDir))) return { kind: "cached", output: "" };
     progress({ event: "installing" });
     const installed = await build.install({ language: runtime.language, python: runtime.interpreter }, (text) =>

@@ -3,7 +3,7 @@ import { join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MicrosError } from "../../shared/errors.js";
 import { exists } from "../../shared/exists.js";
-import type { Runtime } from "./runtime.js";
+import { insideFolders, type Runtime } from "./runtime.js";
 
 /** Packages the runner imports; kept to what it cannot do without. */
 export const NODE_RUNNER_DEPENDENCIES = ["@hono/node-server"];
@@ -66,6 +66,16 @@ export function nodeRuntime(runnerDir = NODE_RUNNER_DIR): Runtime {
         (await exists(join(appDir, "package-lock.json"))) || (await exists(join(appDir, "npm-shrinkwrap.json")));
       // Same package.json and lock file on the same Node major: the same install.
       return locked ? `node${process.versions.node.split(".")[0]}\0${await readLockFile(appDir)}` : undefined;
+    },
+
+    async localPackages(appDir) {
+      const pkg = await readPackageJson(appDir);
+      const specs = [pkg?.dependencies, pkg?.optionalDependencies].flatMap((deps) =>
+        deps && typeof deps === "object" ? Object.values(deps as Record<string, unknown>) : [],
+      );
+      return insideFolders(
+        specs.flatMap((spec) => (typeof spec === "string" && /^(file|link):/.test(spec) ? [spec.slice(5)] : [])),
+      );
     },
 
     command: (runtimeDir) => ({ file: process.execPath, args: [join(runtimeDir, "runner.mjs")] }),

@@ -1,9 +1,10 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MicrosError } from "../../shared/errors.js";
 import { exists } from "../../shared/exists.js";
 import { runCommand } from "../util/run-command.js";
-import type { Runtime } from "./runtime.js";
+import { insideFolders, type Runtime } from "./runtime.js";
 
 /** The runner as shipped (plain Python, no build step); the server runs a copy from its data dir. */
 export const PYTHON_RUNNER_DIR = fileURLToPath(new URL("../../../../runtimes/python/", import.meta.url));
@@ -47,6 +48,16 @@ export function pythonRuntime(id: string, interpreter: string, runnerDir = PYTHO
 
     // pip resolves requirements anew each time: there is no install to reuse across releases.
     installKey: async () => undefined,
+
+    async localPackages(appDir) {
+      const text = await readFile(join(appDir, "requirements.txt"), "utf8").catch(() => "");
+      // `./pkg`, `-e ./pkg`, `name @ file:./pkg`: a requirement pip installs from a folder of the app.
+      const paths = text.split("\n").flatMap((line) => {
+        const match = /(?:^|\s|file:)(\.{1,2}\/[^\s#;]*)/.exec(line.replace(/#.*/, ""));
+        return match?.[1] ? [match[1]] : [];
+      });
+      return insideFolders(paths);
+    },
 
     // The interpreter the release's virtual environment was made from; the runner adds the environment's
     // packages once it knows its app.

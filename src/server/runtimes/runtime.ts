@@ -1,3 +1,5 @@
+import { posix } from "node:path";
+
 /**
  * What the platform knows about a language runtime, on the host side: how to
  * find an app's entry, which files decide its dependencies, and how to start
@@ -24,6 +26,11 @@ export interface Runtime {
    */
   installKey(appDir: string): Promise<string | undefined>;
   /**
+   * Folders of the app that its dependency files install from (`"dep": "file:./dep"`, a `./pkg` line in
+   * requirements.txt): their files decide the install as much as the dependency files do.
+   */
+  localPackages(appDir: string): Promise<string[]>;
+  /**
    * The runner's command line, given where the instance sees the runner. It does not depend on the app: the
    * runner learns its app from the start message, so it can be started before anyone asks for one.
    */
@@ -31,3 +38,10 @@ export interface Runtime {
 }
 
 export type InstallKind = "none" | "npm ci" | "npm install" | "pip install" | "reused" | "cached";
+
+/** Paths as a dependency file writes them (`./dep`, `dep/`), as folders of the app; those leading out are left out. */
+export function insideFolders(paths: string[]): string[] {
+  return paths
+    .map((path) => posix.normalize(path.replace(/^\.\//, "")).replace(/\/+$/, ""))
+    .filter((path) => path !== "." && path !== ".." && !path.startsWith("../") && !path.startsWith("/"));
+}
