@@ -4,13 +4,14 @@
  * built-ins and nothing from the platform, so it is safe to start before the
  * app is known and cheap to load.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type RequestListener, Server } from "node:http";
-import { Socket } from "node:net";
-import { join } from "node:path";
+import { type Server as NetServer, Socket } from "node:net";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { useBuiltins } from "./builtins.mjs";
 import { micros, withEvents } from "./events.mjs";
+import { handOver } from "./hand-over.mjs";
 import { type FailedMessage, PROTOCOL, type RunnerMessage, type StartMessage } from "./protocol.mjs";
 import { findListener, SHAPES } from "./shapes.mjs";
 import { useVendorBundle } from "./vendor.mjs";
@@ -58,31 +59,53 @@ function describe(value: unknown): string {
  * Which server answers the micro's requests: the app's export when it is a
  * usable app, whatever else listens inside the instance; a server the app
  * starts itself only when nothing usable is exported (the WebSocket pattern:
- * create the server, attach ws, listen()). So the first listen() while the app
- * loads is held back until the export is known; it then goes to the platform's
- * socket when it is the served app (nothing usable exported, or a server around
- * the exported app, `app.listen(3000)`), or to the port it asked for when it is
- * a helper beside the exported app. Every other listen() is a helper's: it
- * gets its own port inside the instance.
+ * create the server, attach ws, listen()) or when it is the exported app's own
+ * (`app.listen(3000)`). Which one it is can only be known once the app has
+ * loaded, and an ES module may wait for its own listen() before it finishes
+ * loading (top-level `await new Promise((r) => server.listen(port, r))`).
+ *
+ * So the first listen() while the app loads is answered at once, but on a
+ * private socket inside the instance (`app.sock` beside the platform's): its
+ * callback and `listening` event come as usual and loading goes on, without
+ * the server taking a port another instance may need. Once the export is
+ * known, a door is opened for it: the platform's socket hands its connections
+ * to that server when it is the served one, or the port it asked for does when
+ * it is a helper beside the exported app (see hand-over.mts). A door rather
+ * than closing and listening again, because the app would see a `close` and a
+ * second `listening` event it never caused; no waiting or timing is needed to
+ * tell whether loading waits on the listen(). Every other listen() is a
+ * helper's: it gets its own port inside the instance directly.
  */
 const realListen = Server.prototype.listen;
 let loading = true;
-let held: { server: Server; args: unknown[] } | undefined;
+let held: Server | undefined;
+let heldAddress: unknown[] = [];
 /** Set while the runner waits for an app that exported nothing usable to call listen(). */
-let onLateListen: ((server: Server, args: unknown[]) => void) | undefined;
+let onLateListen: ((server: Server) => void) | undefined;
 
 Server.prototype.listen = function listen(this: Server, ...args: unknown[]): Server {
   if (loading && held === undefined) {
-    held = { server: this, args };
-    return this;
+    held = this;
+    heldAddress = args;
+    return listenPrivately(this, args);
   }
   if (onLateListen) {
-    onLateListen(this, args);
+    const late = onLateListen;
     onLateListen = undefined;
+    listenPrivately(this, args);
+    late(this);
     return this;
   }
   return listenAsHelper(this, args);
 } as typeof Server.prototype.listen;
+
+/** At most one server listens here: the held one, or (when nothing was held) the late one. */
+function listenPrivately(server: Server, args: unknown[]): Server {
+  const path = join(dirname(socketPath), "app.sock");
+  rmSync(path, { force: true });
+  const callback = args.find((arg): arg is () => void => typeof arg === "function");
+  return realListen.call(server, path, callback);
+}
 
 function listenAsHelper(server: Server, args: unknown[]): Server {
   // A helper that cannot get its port is the app's problem to handle; unhandled, it is logged, not fatal.
@@ -92,10 +115,12 @@ function listenAsHelper(server: Server, args: unknown[]): Server {
   return realListen.apply(server, args as Parameters<typeof realListen>);
 }
 
-function listenOnSocket(server: Server, args: unknown[]): Promise<void> {
-  const callback = args.find((arg): arg is () => void => typeof arg === "function");
-  realListen.call(server, socketPath, callback);
-  return whenListening(server);
+/** A held helper gets the port it asked for; failing to, its own `error` listeners hear of it, as from listen(). */
+function openHelperDoor(server: Server, args: unknown[]): void {
+  handOver(server, args).on("error", (err) => {
+    if (server.listenerCount("error") > 0) server.emit("error", err);
+    else console.error("A server started by the app could not listen:", err);
+  });
 }
 
 let socketPath = "";
@@ -112,7 +137,7 @@ async function importEntry(start: StartMessage): Promise<unknown> {
   }
 }
 
-function whenListening(server: Server): Promise<void> {
+function whenListening(server: NetServer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (server.listening) return resolve();
     server.once("listening", () => resolve());
@@ -123,22 +148,28 @@ function whenListening(server: Server): Promise<void> {
 /** How long an app whose export is not servable gets to call listen() after loading (it may connect to something first). */
 const LATE_LISTEN_MS = 2000;
 
-function lateListen(): Promise<{ server: Server; args: unknown[] } | undefined> {
+function lateListen(): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       onLateListen = undefined;
       resolve(undefined);
     }, LATE_LISTEN_MS);
-    onLateListen = (server, args) => {
+    onLateListen = (server) => {
       clearTimeout(timer);
-      resolve({ server, args });
+      resolve(server);
     };
   });
 }
 
-/** The app's own server, on the platform's socket: platform events go before its request listeners. */
-async function serveOwn(server: Server, args: unknown[]): Promise<Server> {
-  await listenOnSocket(server, args);
+/** What serves the micro: the HTTP server that answers, and the door on the platform's socket (may be the same). */
+interface Served {
+  server: Server;
+  door: NetServer;
+}
+
+/** The app's own server, listening privately, behind the platform's socket: platform events go before its listeners. */
+async function serveOwn(server: Server): Promise<Served> {
+  await whenListening(server);
   const listeners = server.listeners("request") as RequestListener[];
   server.removeAllListeners("request");
   server.on(
@@ -147,7 +178,9 @@ async function serveOwn(server: Server, args: unknown[]): Promise<Server> {
       for (const listener of listeners) listener(req, res);
     }),
   );
-  return server;
+  const door = handOver(server, [socketPath]);
+  await whenListening(door);
+  return { server, door };
 }
 
 /** Whether a server is the exported app's own (`app.listen()`, or `http.createServer(app)` with ws attached). */
@@ -156,15 +189,15 @@ function wraps(server: Server, exported: unknown): boolean {
   return server.listeners("request").some((listener) => candidates.includes(listener));
 }
 
-async function serve(start: StartMessage): Promise<Server> {
+async function serve(start: StartMessage): Promise<Served> {
   socketPath = start.socketPath;
   const exported = await importEntry(start);
   loading = false;
   const listener = await findListener(exported);
-  if (held && (!listener || wraps(held.server, exported))) return serveOwn(held.server, held.args);
+  if (held && (!listener || wraps(held, exported))) return serveOwn(held);
   if (!listener) {
     const late = await lateListen();
-    if (late) return serveOwn(late.server, late.args);
+    if (late) return serveOwn(late);
     const supported = SHAPES.map((shape) => shape.name).join("; ");
     return fail(
       "ERR_UNSUPPORTED_FRAMEWORK",
@@ -176,14 +209,14 @@ async function serve(start: StartMessage): Promise<Server> {
     console.error(
       `Serving the app ${start.entry} exports; the server it started itself keeps its own port inside the instance.`,
     );
-    listenAsHelper(held.server, held.args);
+    openHelperDoor(held, heldAddress);
   }
   const server = createServer(withEvents(listener));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     realListen.call(server, start.socketPath, () => resolve());
   });
-  return server;
+  return { server, door: server };
 }
 
 // As on the Node versions Deta apps were written for: a promise nobody handled is logged, the instance keeps
@@ -216,13 +249,15 @@ try {
   console.error(`The dependency bundle could not be used; loading from node_modules instead: ${String(err)}`);
 }
 useBuiltins(isEsm(start));
-const server = await serve(start);
+const { server, door } = await serve(start);
 // Keep-alive sockets from the gateway's pool should outlive its own idle timeout.
 server.keepAliveTimeout = 65_000;
 
 function shutDown(): void {
-  // Finish in-flight requests, then leave; the platform kills us if this takes too long.
-  server.close(() => process.exit(0));
+  // Finish in-flight requests, then leave; the platform kills us if this takes too long. The door counts the
+  // connections it accepted, handed over or not, so its close waits for them.
+  door.close(() => process.exit(0));
+  if (server !== door) server.close();
   server.closeIdleConnections();
 }
 

@@ -7,7 +7,18 @@ import { cli, copyApp, loggedIn, type MicrosServer, request, useServer, useTmpDi
  * One contract, run against an app of every shape the Node runtime serves: each
  * fixture answers the same four routes in its own framework's idiom.
  */
-const FRAMEWORKS = ["express", "koa", "fastify", "hono", "plain", "esm", "listen-express", "flask", "fastapi"];
+const FRAMEWORKS = [
+  "express",
+  "koa",
+  "fastify",
+  "hono",
+  "plain",
+  "esm",
+  "listen-express",
+  "await-listen",
+  "flask",
+  "fastapi",
+];
 /** The examples users read are the apps under test; shapes no one should copy stay in the test fixtures. */
 const EXAMPLES = new Set(["express", "koa", "fastify", "hono", "flask", "fastapi"]);
 const source = (framework: string) => (EXAMPLES.has(framework) ? `examples/${framework}` : `frameworks/${framework}`);
@@ -75,5 +86,10 @@ describe("every app shape, Node.js and Python, answers the same contract", () =>
   it("an app that calls listen() itself is served on the platform's socket, its listen callback called", async () => {
     const logs = await cli(["logs"], { cwd: dirs.get("listen-express") ?? "", env });
     assert.match(logs.stdout, /\] listening\n/);
+  });
+
+  it("an ES module that awaits its own listen() while loading finishes loading and is served", async () => {
+    const logs = await cli(["logs"], { cwd: dirs.get("await-listen") ?? "", env });
+    assert.match(logs.stdout, /\] listening, loading goes on\n/);
   });
 });
