@@ -90,13 +90,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `micros` command with its own HOME, so stored credentials never leak between tests. */
+/**
+ * Runs the real `micros` command with its own HOME, so stored credentials never leak between tests. A deploy to a
+ * new server installs with an empty package cache, from the registry: give a slow registry minutes.
+ */
 export function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd, env: { PATH: process.env.PATH, ...options.env }, timeout: 120_000 },
+      { cwd: options.cwd, env: { PATH: process.env.PATH, ...options.env }, timeout: 300_000 },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? null) : 0;
         resolve({ code: typeof code === "number" ? code : null, stdout, stderr });
