@@ -38,8 +38,12 @@ export interface Answer {
 /** The most of an answer the platform holds in memory for its own calls (run, cron, replay): Lambda's 6 MB. */
 export const MAX_ANSWER_BYTES = 6 * 1024 * 1024;
 
-/** How long to wait for a dying instance's exit to be seen, so the caller learns why it failed. */
-const END_REASON_WAIT_MS = 250;
+/**
+ * How long to wait for a dying instance's exit to be seen, so the caller learns why it failed. The exit is
+ * reported once every process of the sandbox is gone and its cgroup removed, which on cgroup v1 after an OOM kill
+ * can take several hundred milliseconds; only a request whose instance dropped it waits this long.
+ */
+const END_REASON_WAIT_MS = 1500;
 
 /**
  * The one way anything reaches an instance: the gateway's requests and WebSockets, run actions, cron runs and visor
