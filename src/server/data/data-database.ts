@@ -49,7 +49,7 @@ const SCHEMA = [
     created_at   INTEGER NOT NULL,
     PRIMARY KEY (drive_id, name)
   ) WITHOUT ROWID;
-  -- Chunked uploads under way; their parts are files in <data-dir>/drive-uploads/<id>/.
+  -- Chunked uploads under way; their parts are files in <data-dir>/drive/uploads/<id>/.
   CREATE TABLE uploads (
     id           TEXT PRIMARY KEY,
     project_id   TEXT NOT NULL,
