@@ -95,6 +95,25 @@ function oneOf<const T extends string>(values: readonly [T, ...T[]], arg: string
   };
 }
 
+/** The type, or the empty string: a setting that is off unless it is given. */
+function offOr(type: ValueType<string>): ValueType<string> {
+  return { ...type, schema: z.union([z.literal(""), type.schema]), show: (value) => value || "off" };
+}
+
+/** `<address>:<port>` to listen on; an IPv6 address in brackets. */
+function listenAddress(): ValueType<string> {
+  return {
+    arg: "<address:port>",
+    accepts: "an address and port such as 127.0.0.1:9464 or [::1]:9464",
+    schema: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/)
+      .refine((value) => Number(value.slice(value.lastIndexOf(":") + 1)) <= 65_535),
+    read: (value) => value,
+    show: (value) => value,
+  };
+}
+
 function text(arg: string, accepts: string, pattern = /^\S(.*\S)?$/): ValueType<string> {
   return {
     arg,
@@ -339,6 +358,22 @@ export const SETTINGS = {
     megabytes(1, 1024 * 1024 * 1024),
     10 * 1024 * MB,
     "what each project's drives may hold in all",
+  ),
+  /**
+   * The metrics are the operator's (micros' names and traffic), so nothing serves them unless one of these is given
+   * (docs/operations.md). A flag shows in `ps`: give the token in the variable or the config file.
+   */
+  metricsToken: setting(
+    "metrics-token",
+    offOr(text("<token>", "a token of 16 or more characters without spaces", /^\S{16,}$/)),
+    "",
+    "serve /metrics on the platform's host to requests with Authorization: Bearer <token>",
+  ),
+  metricsListen: setting(
+    "metrics-listen",
+    offOr(listenAddress()),
+    "",
+    "serve /metrics without auth on an address of its own, such as 127.0.0.1:9464 (port 0 picks a free one)",
   ),
 };
 

@@ -19,6 +19,8 @@ import { invoke } from "./instances/invoke.js";
 import { InstanceManager } from "./instances/manager.js";
 import { LimitPolicy } from "./limits.js";
 import { LogSink } from "./logs/log-sink.js";
+import { isMetricsRequest, listenForMetrics, metricsBehindToken } from "./metrics/exposure.js";
+import { Metrics } from "./metrics/metrics.js";
 import { ProjectKeys } from "./project-keys.js";
 import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
@@ -33,6 +35,8 @@ export interface RunningServer {
   adminTokenFile: string;
   adminTokenCreated: boolean;
   executor: string;
+  /** Where `--metrics-listen` serves the metrics, when it is given. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -68,6 +72,11 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   });
   // The daemon's own structured logs go to stderr; stdout is for what the operator is told.
   const logger = pino({ level: config.logLevel, base: undefined }, destination(2));
+  const metrics = new Metrics();
+  const metricsListener = config.metricsListen
+    ? await listenForMetrics(metrics, config.metricsListen, logger)
+    : undefined;
+  if (metricsListener) started.push(() => metricsListener.close());
   const store = Store.open(join(dataDir, "micros.db"));
   started.push(() => store.close());
   const admin = await ensureAdmin(store, dataDir);
@@ -79,6 +88,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     projectOf: (key) => projectKeys.projectOf(key),
     driveQuotaBytes: config.driveQuotaBytes,
     operator: logger,
+    metrics,
   });
   started.push(() => data.close());
 
@@ -115,8 +125,20 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     instanceConcurrency: config.instanceConcurrency,
     maxInstances: config.maxInstances,
     limits,
+    metrics,
   });
-  const deployer = new Deployer({ ...config, store, runtimes, instances, logs, operator: logger, builds, dataDir });
+  metrics.observe({ instances: () => instances.census(), warmPool: () => executor.warmPool?.() ?? [] });
+  const deployer = new Deployer({
+    ...config,
+    store,
+    runtimes,
+    instances,
+    logs,
+    operator: logger,
+    builds,
+    dataDir,
+    metrics,
+  });
   started.push(() => instances.close());
   started.push(() => deployer.close());
   await deployer.cleanup();
@@ -145,6 +167,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     limits,
     access: createAccessCheck(store),
     visor,
+    metrics,
   };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
@@ -176,10 +199,13 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     },
   );
   await api.ready();
+  // Only on the platform's host, never a micro's: a micro's own /metrics is the app's.
+  const scrape = config.metricsToken ? metricsBehindToken(metrics, config.metricsToken, logger) : undefined;
   listener.serve(
     (req, res) => {
       const route = routeForHost(req.headers.host, config.domain);
       if (route.kind === "micro") gateway(req, res, route.subdomain);
+      else if (scrape && isMetricsRequest(req)) scrape(req, res);
       else {
         const mounted = dataRoute(req.url);
         if (mounted) data.handle(req, res, mounted.path, mounted.service);
@@ -201,6 +227,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     adminTokenFile: admin.file,
     adminTokenCreated: admin.created,
     executor: executor.name,
+    metricsUrl: metricsListener?.url,
     close: () => {
       closing ??= (async () => {
         scheduler.stop();
@@ -212,6 +239,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         await executor.close();
         api.server.closeAllConnections();
         await listening;
+        await metricsListener?.close();
         logs.flush();
         visor.flush();
         data.close();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import type { Metrics } from "../metrics/metrics.js";
 import { handleBase } from "./base/base-routes.js";
 import { BaseStore, type Clock } from "./base/base-store.js";
 import { type DataDb, openDataDatabase } from "./data-database.js";
@@ -8,6 +9,7 @@ import { badRequest, DetaError, unauthorized } from "./deta-error.js";
 import { handleDrive } from "./drive/drive-routes.js";
 import { DriveStore } from "./drive/drive-store.js";
 import { sendError } from "./http.js";
+import { dataOperation } from "./operation.js";
 
 /** Which service a path prefix of the platform's own host leads to. */
 export type DataServiceName = "base" | "drive";
@@ -24,6 +26,8 @@ export interface DataServiceOptions {
   clock?: Clock;
   /** How often expired items and abandoned uploads are removed. */
   sweepIntervalMs?: number;
+  /** Where each Base and Drive operation is counted. */
+  metrics?: Metrics;
 }
 
 /** Base and Drive names: 1-255 characters, any but `/` and control characters. */
@@ -115,6 +119,7 @@ export class DataService {
     const resource = rest[0] ?? "";
     const service = BASE_RESOURCES.has(resource) ? "base" : DRIVE_RESOURCES.has(resource) ? "drive" : undefined;
     if (!rawProject || !rawName || !service || (only && only !== service)) throw new DetaError(404, "Not found");
+    this.options.metrics?.dataOperation(service, dataOperation(service, req.method ?? "GET", rest), res);
     let projectId: string;
     let name: string;
     try {

@@ -5,6 +5,7 @@ import type { Dispatcher } from "../instances/dispatcher.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { OperatorLog } from "../logs/operator-log.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Micros } from "../store/micros.js";
 import { type RequestLog, recordableHeaders } from "../visor/request-log.js";
 import { Trace } from "../visor/trace.js";
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   limits: LimitPolicy;
   access: AccessCheck;
   visor: RequestLog;
+  /** Where each request is counted and timed. */
+  metrics?: Metrics;
 }
 
 /** The abort reason when the client goes away: nobody is left to tell. */
@@ -69,6 +72,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const started = performance.now();
     const ts = Date.now();
     res.once("close", () => {
+      options.metrics?.request(subdomain, res.headersSent ? res.statusCode : 499, (performance.now() - started) / 1000);
       options.visor.record({
         microId: micro.id,
         ts,
@@ -130,6 +134,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             signal: client.signal,
             timeoutMs: limits.timeoutMs,
             onLease: (lease) => {
+              options.metrics?.forwarded((performance.now() - started) / 1000, lease.cold);
               trace.instanceId = lease.instanceId;
               trace.cold = lease.cold;
               // Counted as it is piped, not before: a listener now would start the flow while nothing reads it.

@@ -56,6 +56,8 @@ export interface Executor {
   launch(spec: LaunchSpec): Promise<InstanceProcess>;
   /** Keeps instances of these runners started ahead of need, when the executor can, so launches skip the start-up. */
   prewarm(runners: readonly RunnerSpec[]): void;
+  /** Per runtime, the instances kept started ahead of need: ready, or still being prepared (none if it keeps none). */
+  warmPool?(): { runtime: string; ready: number; preparing: number }[];
   /** Removes whatever an earlier, crashed server left behind. */
   cleanup(): Promise<void>;
   /** Releases what the executor holds, once every instance has stopped. */

@@ -4,6 +4,7 @@ import { MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { OperatorLog } from "../logs/operator-log.js";
+import type { Metrics, StartOutcome } from "../metrics/metrics.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import { newId } from "../store/ids.js";
 import type { Micro } from "../store/micros.js";
@@ -40,6 +41,8 @@ export interface InstanceManagerOptions {
   concurrentLaunches?: number;
   /** The clock, injectable so tests need not wait out a backoff. */
   now?: () => number;
+  /** Where cold starts are counted and timed. */
+  metrics?: Metrics;
 }
 
 /**
@@ -167,6 +170,17 @@ export class InstanceManager {
     );
   }
 
+  /** How many instances are in each state, and the requests they hold: read at each metrics scrape. */
+  census(): { states: Map<InstanceState, number>; inFlight: number } {
+    const states = new Map<InstanceState, number>();
+    let inFlight = 0;
+    for (const instance of this.all) {
+      states.set(instance.state, (states.get(instance.state) ?? 0) + 1);
+      inFlight += instance.inFlight;
+    }
+    return { states, inFlight };
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all([...this.all].map((instance) => this.stop(instance)));
@@ -207,6 +221,8 @@ export class InstanceManager {
     const runtime = this.options.runtimes.get(micro.runtime);
     const appDir = this.options.releaseDir(micro.id, releaseId);
     const id = newId(10);
+    const began = performance.now();
+    let preparedAhead = false;
     const instance = new Instance({
       id,
       microId: micro.id,
@@ -232,6 +248,7 @@ export class InstanceManager {
             }),
           this.options.startTimeoutMs,
         );
+        preparedAhead = process.preparedAhead;
         const { appDir: insideAppDir, socketPath } = process.inside;
         return { process, start: { type: "start", appDir: insideAppDir, entry, socketPath, env } };
       },
@@ -239,14 +256,20 @@ export class InstanceManager {
       stopGraceMs: this.options.stopGraceMs,
       onChange: (changed) => (changed.state === "gone" ? this.forget(changed) : this.settle(changed)),
     });
+    const started = (outcome: StartOutcome) =>
+      this.options.metrics?.coldStart(runtime.id, outcome, (performance.now() - began) / 1000, preparedAhead);
     instance.ready.then(
-      () => this.backoff.reset(micro.id),
+      () => {
+        this.backoff.reset(micro.id);
+        started("ready");
+      },
       (err: unknown) => {
         // A failed instance takes no more requests, even before its process is seen to exit.
         this.unserve(instance);
         // Stopped by the platform while starting (a deploy, a shutdown): not the app's failure.
         const error = toMicrosError(err);
         if (error.code !== "ERR_SHUTTING_DOWN") this.backoff.failed(micro.id, error);
+        started(error.code === "ERR_SHUTTING_DOWN" ? "cancelled" : "failed");
       },
     );
     this.serving.set(micro.id, [...(this.serving.get(micro.id) ?? []), instance]);

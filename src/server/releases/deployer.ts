@@ -11,6 +11,7 @@ import { readBack } from "../builds/read-back.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { OperatorLog } from "../logs/operator-log.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import type { InstallKind, Runtime } from "../runtimes/runtime.js";
 import type { Micro } from "../store/micros.js";
@@ -82,6 +83,8 @@ export interface DeployerOptions {
   maxUploadBytes: number;
   maxCodeBytes: number;
   keepReleases: number;
+  /** Where deploys are counted and their builds timed. */
+  metrics?: Metrics;
 }
 
 export interface DeployOptions {
@@ -160,6 +163,9 @@ export class Deployer {
     const target = this.releaseDir(micro.id, releaseId);
     const building = `${target}.building`;
     let build: Build | undefined;
+    // The build is timed from the upload received: how long the client took to send it is not the build's.
+    let received: number | undefined;
+    const buildSeconds = () => (received === undefined ? undefined : (performance.now() - received) / 1000);
     try {
       const runtime = this.options.runtimes.get(micro.runtime);
       build = await this.options.builds.open(this.ownerOf(micro), signal);
@@ -167,6 +173,7 @@ export class Deployer {
         event: "received",
         bytes: await receiveUpload(body, build.uploadFile, this.options.maxUploadBytes, declaredLength),
       });
+      received = performance.now();
       // A build may open a kept release by its id (to complete an upload of changes), never list them.
       const microReleases = join(this.options.dataDir, "releases", micro.id);
       const unpacked = await build.unpack(
@@ -207,12 +214,14 @@ export class Deployer {
           `${unpacked.base ? `, ${unpacked.uploaded} uploaded` : ""}${describeInstall(install.kind)})`,
       );
       await this.prune(micro.id);
+      this.options.metrics?.deploy("ok", buildSeconds());
       return { release, installOutput: install.output };
     } catch (err) {
       const error = forTheTenant(toMicrosError(err), (internal) =>
         this.options.operator.error({ micro: micro.id, err: internal }, "a deploy failed on the platform's side"),
       );
       logs.platform(micro.id, `deploy failed, the previous release keeps serving: ${error.message}`);
+      this.options.metrics?.deploy(error.code, buildSeconds());
       await rm(building, { recursive: true, force: true });
       await rm(manifestFile(target), { force: true });
       throw error;

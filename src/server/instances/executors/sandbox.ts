@@ -89,6 +89,10 @@ export class SandboxExecutor implements Executor {
     this.pool.keep(runners.map((runner) => runner.runtime));
   }
 
+  warmPool(): { runtime: string; ready: number; preparing: number }[] {
+    return this.pool.counts().map(({ key, ready, preparing }) => ({ runtime: key, ready, preparing }));
+  }
+
   async launch(spec: LaunchSpec): Promise<InstanceProcess> {
     const warm = await this.pool.take(spec.runner.runtime);
     const sandbox = warm ?? (await this.prepare(spec.runner));

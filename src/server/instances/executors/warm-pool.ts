@@ -11,6 +11,8 @@ const REFILL_DELAY_MS = 150;
 interface Entry<T> {
   stage: "queued" | "making" | "made";
   made: Promise<T | undefined>;
+  /** What was made, once it is (for counting without waiting). */
+  warm?: T | undefined;
 }
 
 /**
@@ -60,6 +62,15 @@ export class WarmPool<T extends Warm> {
     return found;
   }
 
+  /** Per key, how many are made and alive (`ready`) and how many are queued or being made (`preparing`). */
+  counts(): { key: string; ready: number; preparing: number }[] {
+    return [...this.waiting].map(([key, entries]) => ({
+      key,
+      ready: entries.filter((entry) => entry.stage === "made" && entry.warm?.alive).length,
+      preparing: entries.filter((entry) => entry.stage !== "made").length,
+    }));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const all = [...this.waiting.values()].flat();
@@ -76,7 +87,8 @@ export class WarmPool<T extends Warm> {
         if (this.closed) return undefined;
         entry.stage = "making";
         try {
-          return await this.make(key);
+          entry.warm = await this.make(key);
+          return entry.warm;
         } catch (err) {
           this.onError(key, err);
           return undefined;
