@@ -1,4 +1,14 @@
-import type { ApiKeyView, LogView, MicroView, ProjectView, ReleaseView, RequestView, UserView } from "../shared/api.js";
+import type {
+  ApiKeyView,
+  LogView,
+  MicroView,
+  ProjectView,
+  ReleaseView,
+  RequestView,
+  TokenView,
+  UserListView,
+  UserView,
+} from "../shared/api.js";
 import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
 import type { Credentials } from "./credentials.js";
 import { type DeployProgress, deployWithProgress } from "./deploy-request.js";
@@ -13,6 +23,42 @@ export class ApiClient {
 
   whoami() {
     return this.json<{ user: UserView }>("GET", "/v1/whoami");
+  }
+
+  listUsers() {
+    return this.json<{ users: UserListView[] }>("GET", "/v1/users");
+  }
+
+  createUser(name: string, admin: boolean) {
+    return this.json<{ user: UserView; token: string }>("POST", "/v1/users", { name, admin });
+  }
+
+  deleteUser(name: string) {
+    return this.json<{ user: UserView; projects: number; micros: number }>(
+      "DELETE",
+      `/v1/users/${encodeURIComponent(name)}`,
+    );
+  }
+
+  /** A token for another user (admin only); `token` is the token itself, in this answer only. */
+  issueUserToken(user: string, body: { name: string; expires?: string }) {
+    return this.json<{ token: string; info: TokenView }>("POST", `/v1/users/${encodeURIComponent(user)}/tokens`, body);
+  }
+
+  listTokens() {
+    return this.json<{ tokens: TokenView[] }>("GET", "/v1/tokens");
+  }
+
+  createToken(body: { name: string; expires?: string }) {
+    return this.json<{ token: string; info: TokenView }>("POST", "/v1/tokens", body);
+  }
+
+  revokeToken(name: string) {
+    return this.request("DELETE", `/v1/tokens/${encodeURIComponent(name)}`);
+  }
+
+  listMicros() {
+    return this.json<{ micros: MicroView[] }>("GET", "/v1/micros");
   }
 
   createMicro(body: { name: string; project: string; runtime: string }) {

@@ -8,6 +8,7 @@ import * as deleteMicro from "./commands/delete.js";
 import * as deploy from "./commands/deploy.js";
 import * as details from "./commands/details.js";
 import * as drive from "./commands/drive.js";
+import * as list from "./commands/list.js";
 import * as login from "./commands/login.js";
 import * as logs from "./commands/logs.js";
 import * as newMicro from "./commands/new.js";
@@ -15,7 +16,9 @@ import * as projects from "./commands/projects.js";
 import * as releases from "./commands/releases.js";
 import * as runAction from "./commands/run.js";
 import * as server from "./commands/server.js";
+import * as tokens from "./commands/tokens.js";
 import * as update from "./commands/update.js";
+import * as users from "./commands/users.js";
 import * as version from "./commands/version.js";
 import * as visor from "./commands/visor.js";
 import * as watch from "./commands/watch.js";
@@ -27,7 +30,10 @@ export type Run = (work: () => Promise<number>) => Promise<void>;
 /** Every command registers itself here; each runs through `run`, which turns errors into a message and exit code. */
 const COMMANDS = [
   login,
+  tokens,
+  users,
   projects,
+  list,
   newMicro,
   deploy,
   watch,

@@ -37,6 +37,11 @@ export class ProjectKeys {
     return key;
   }
 
+  /** The project is gone (its owner was deleted): its key, still held here, must open nothing from now on. */
+  forget(projectId: string): void {
+    this.opened.delete(projectId);
+  }
+
   /**
    * The project a presented key opens, or undefined. The project id is read from the key itself; the rest is
    * compared with the project's key in constant time (as digests, so lengths leak nothing either).

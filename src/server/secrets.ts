@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -30,6 +30,12 @@ export class Secrets {
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     const sealed = Buffer.concat([cipher.update(value, "utf8"), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
+  }
+
+  /** A MAC of `value` under a key derived for `purpose` alone, so no two uses of the secret key can be confused. */
+  mac(purpose: string, value: string): Buffer {
+    const key = createHmac("sha256", this.key).update(purpose).digest();
+    return createHmac("sha256", key).update(value).digest();
   }
 
   open(blob: Buffer): string {

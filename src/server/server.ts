@@ -5,6 +5,7 @@ import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import { Scheduler } from "./cron/scheduler.js";
+import { loadDashboard } from "./dashboard/static-files.js";
 import { DataService, dataRoute } from "./data/data-service.js";
 import { serveToSandboxes } from "./data/sandbox-endpoint.js";
 import { prepareDataDir } from "./data-dir.js";
@@ -172,6 +173,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
 
+  const dashboard = await loadDashboard();
   const port = listener.port;
   const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
   let apiHandler: RequestListener = () => {};
@@ -209,6 +211,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       else {
         const mounted = dataRoute(req.url);
         if (mounted) data.handle(req, res, mounted.path, mounted.service);
+        else if (dashboard.handles(req)) dashboard.serve(req, res);
         else apiHandler(req, res);
       }
     },

@@ -58,7 +58,25 @@ export const createMicroBody = z.strictObject({
   project: nameSchema.default("default"),
   runtime: z.string().min(1).max(50),
 });
-export const createUserBody = z.strictObject({ name: nameSchema });
+export const createUserBody = z.strictObject({ name: nameSchema, admin: z.boolean().default(false) });
+/** `expires`: see `expiryTime` (shared/token-expiry.ts); absent, the token never expires. */
+export const createTokenBody = z.strictObject({ name: nameSchema, expires: z.string().min(1).max(40).optional() });
+
+/** A user as an admin sees them in `micros users list`. */
+export interface UserListView extends UserView {
+  createdAt: string;
+}
+
+/** An access token as its owner sees it; the token itself is shown only when it is made. */
+export interface TokenView {
+  name: string;
+  prefix: string;
+  createdAt: string;
+  /** To the minute: use is noted at most once a minute. */
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  expired: boolean;
+}
 /**
  * The whole `MICROS_` prefix is the platform's: it sets some of these names in every instance
  * (`instances/environment.ts`) and may set more later, and an app that had set one would then change meaning

@@ -15,8 +15,10 @@ import { microRoutes } from "./routes/micros.js";
 import { projectRoutes } from "./routes/projects.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { runRoutes } from "./routes/run.js";
+import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
 import { visorRoutes } from "./routes/visor.js";
+import { tokenRefusal } from "./token-refusal.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -107,11 +109,10 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
     const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
     request.user = token ? ctx.store.users.byToken(token) : undefined;
     if (!request.user) {
+      if (token) throw tokenRefusal(ctx.store.users, token);
       throw new MicrosError(
         "ERR_UNAUTHORIZED",
-        token
-          ? "The access token is not valid. Log in again with `micros login --token <token>`."
-          : "No access token was sent. Log in with `micros login` or set MICROS_ACCESS_TOKEN.",
+        "No access token was sent. Log in with `micros login` or set MICROS_ACCESS_TOKEN.",
       );
     }
   });
@@ -134,6 +135,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
   app.register(
     async (v1) => {
       userRoutes(v1, ctx);
+      tokenRoutes(v1, ctx);
       projectRoutes(v1, ctx);
       dataRoutes(v1, ctx);
       microRoutes(v1, ctx);

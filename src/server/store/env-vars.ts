@@ -18,6 +18,18 @@ export class EnvVars {
     }[];
   }
 
+  /** Sets some names and removes others in one transaction, leaving the rest as they are. */
+  update(microId: string, set: { key: string; value: Buffer }[], remove: string[]): void {
+    this.db.transaction(() => {
+      const drop = this.db.prepare("DELETE FROM env_vars WHERE micro_id = ? AND key = ?");
+      for (const key of remove) drop.run(microId, key);
+      const upsert = this.db.prepare(
+        "INSERT INTO env_vars (micro_id, key, value) VALUES (?, ?, ?) ON CONFLICT (micro_id, key) DO UPDATE SET value = excluded.value",
+      );
+      for (const { key, value } of set) upsert.run(microId, key, value);
+    })();
+  }
+
   /** Replaces the whole set in one transaction: keys not given are removed. */
   replace(microId: string, sealed: { key: string; value: Buffer }[]): void {
     this.db.transaction(() => {

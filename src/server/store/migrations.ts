@@ -136,4 +136,13 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX micros_by_uid;
   ALTER TABLE micros DROP COLUMN uid;
   `,
+  `
+  -- Tokens may expire (ms since the epoch; NULL: never). A token's name is unique per user, so one can be revoked
+  -- by name. The API never gave one user two tokens of one name; should a database hold some, they get their id
+  -- added rather than stopping the upgrade.
+  ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+  UPDATE tokens SET name = name || '-' || id
+    WHERE rowid NOT IN (SELECT MIN(rowid) FROM tokens GROUP BY user_id, name);
+  CREATE UNIQUE INDEX tokens_by_user_name ON tokens (user_id, name);
+  `,
 ];

@@ -95,6 +95,23 @@ export class Requests {
     return rows.map(toRequest);
   }
 
+  /**
+   * How many requests each of an owner's micros served since `since`, and how many of them were 5xx errors. Read
+   * from the index by micro and time alone (it holds the status too), never from the rows and their bodies.
+   */
+  countsSince(ownerId: string, since: number): { microId: string; requests: number; errors: number }[] {
+    return this.db
+      .prepare(
+        `SELECT requests.micro_id AS microId, COUNT(*) AS requests, SUM(requests.status >= 500) AS errors
+         FROM requests
+           JOIN micros ON micros.id = requests.micro_id
+           JOIN projects ON projects.id = micros.project_id
+         WHERE projects.owner_id = ? AND requests.ts >= ?
+         GROUP BY requests.micro_id`,
+      )
+      .all(ownerId, since) as { microId: string; requests: number; errors: number }[];
+  }
+
   byId(microId: string, id: number): StoredRequest | undefined {
     const row = this.db.prepare("SELECT * FROM requests WHERE micro_id = ? AND id = ?").get(microId, id) as
       | Row

@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
 import type { Db } from "./database.js";
 import { newId } from "./ids.js";
-import { hashSecret } from "./token-hash.js";
+import { Tokens } from "./tokens.js";
 
 export interface User {
   id: string;
@@ -9,20 +8,33 @@ export interface User {
   isAdmin: boolean;
 }
 
+export interface UserRecord extends User {
+  createdAt: number;
+}
+
 interface UserRow {
   id: string;
   name: string;
   is_admin: number;
+  created_at: number;
 }
-
-const TOKEN_PREFIX = "micros_";
 
 function toUser(row: UserRow): User {
   return { id: row.id, name: row.name, isAdmin: row.is_admin === 1 };
 }
 
 export class Users {
-  constructor(private readonly db: Db) {}
+  readonly tokens: Tokens;
+  private readonly byIdStmt;
+
+  constructor(
+    private readonly db: Db,
+    /** The clock tokens expire by, injectable for tests. */
+    now: () => number = Date.now,
+  ) {
+    this.tokens = new Tokens(db, now);
+    this.byIdStmt = db.prepare("SELECT * FROM users WHERE id = ?");
+  }
 
   create(name: string, isAdmin: boolean): User {
     const id = newId();
@@ -37,13 +49,26 @@ export class Users {
     return row && toUser(row);
   }
 
-  /** Issues a new access token; only its hash is stored, so the caller must hand the token out now. */
+  list(): UserRecord[] {
+    const rows = this.db.prepare("SELECT * FROM users ORDER BY name").all() as UserRow[];
+    return rows.map((row) => ({ ...toUser(row), createdAt: row.created_at }));
+  }
+
+  admins(): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1").get() as { n: number }).n;
+  }
+
+  /**
+   * Deletes the user and, by cascade, their tokens, projects and micros with everything of theirs in this database.
+   * What lives outside it (running instances, release folders) is the caller's to end: see `removeUser`.
+   */
+  delete(id: string): void {
+    this.db.prepare("DELETE FROM users WHERE id = ?").run(id);
+  }
+
+  /** Issues a token that never expires (the admin's first, a new user's first). */
   issueToken(userId: string, name: string): string {
-    const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-    this.db
-      .prepare("INSERT INTO tokens (id, user_id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(newId(), userId, name, hashSecret(token), token.slice(0, TOKEN_PREFIX.length + 6), Date.now());
-    return token;
+    return this.tokens.issue(userId, name).token;
   }
 
   /**
@@ -57,10 +82,15 @@ export class Users {
     return row?.serial;
   }
 
+  /**
+   * The user a presented token opens, or undefined for a token that is unknown, revoked or expired. Everything
+   * that authenticates people (the control API, the dashboard, private micros) asks here, so a revoked or expired
+   * token is refused everywhere at once. `tokens.check` says why one was refused.
+   */
   byToken(token: string): User | undefined {
-    const row = this.db
-      .prepare("SELECT users.* FROM tokens JOIN users ON users.id = tokens.user_id WHERE tokens.hash = ?")
-      .get(hashSecret(token)) as UserRow | undefined;
+    const check = this.tokens.check(token);
+    if (check.state !== "valid") return undefined;
+    const row = this.byIdStmt.get(check.userId) as UserRow | undefined;
     return row && toUser(row);
   }
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { replaceEnvBody } from "../../../shared/api.js";
+import { patchEnvBody, replaceEnvBody } from "../../../shared/api.js";
 import { type ApiContext, ownedMicro } from "../context.js";
 import { parse } from "../validate.js";
 
@@ -11,6 +11,20 @@ export function envRoutes(app: FastifyInstance, ctx: ApiContext): void {
     ctx.store.envVars.replace(
       micro.id,
       Object.entries(vars).map(([key, value]) => ({ key, value: ctx.secrets.seal(value) })),
+    );
+    ctx.instances.retire(micro.id);
+    ctx.logs.platform(micro.id, "environment variables changed; new instances use them");
+    return { envVars: ctx.store.envVars.names(micro.id) };
+  });
+
+  /** Sets and removes single variables: the dashboard's edit, which never sees the other values. */
+  app.patch<{ Params: { id: string } }>("/micros/:id/env", async (request) => {
+    const micro = ownedMicro(ctx, request, request.params.id);
+    const { set, remove } = parse(patchEnvBody, request.body, "environment");
+    ctx.store.envVars.update(
+      micro.id,
+      Object.entries(set).map(([key, value]) => ({ key, value: ctx.secrets.seal(value) })),
+      remove,
     );
     ctx.instances.retire(micro.id);
     ctx.logs.platform(micro.id, "environment variables changed; new instances use them");

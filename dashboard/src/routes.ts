@@ -1,0 +1,21 @@
+/**
+ * Every page of the dashboard, by path. A page is a component in pages/<page>.tsx that gets the path's parameters.
+ * The server answers index.html for `/`, `/micros`, `/micros/<id>`, `/micros/<id>/<page>` and
+ * `/projects/<id>/<page>` (src/server/dashboard/static-files.ts): a page elsewhere needs a pattern there too.
+ */
+import type { ComponentType } from "preact";
+import { MicrosPage } from "./pages/micros";
+
+export interface PageProps {
+  params: Readonly<Record<string, string>>;
+}
+
+export interface PageRoute {
+  path: string;
+  page: ComponentType<PageProps>;
+}
+
+export const ROUTES: readonly PageRoute[] = [
+  { path: "/", page: MicrosPage },
+  { path: "/micros", page: MicrosPage },
+];

@@ -1,0 +1,57 @@
+/**
+ * Browser tests of the dashboard: the machine's own headless Chromium (Debian's /usr/bin/chromium, never a
+ * download) driven by playwright-core, with an empty profile of its own, closed once the test file is done.
+ */
+import { after } from "node:test";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type MicrosServer, useTmpDir } from "./micros.js";
+
+export const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+// As in micros.ts: cleanups run once the whole file is done, even for a browser started in a `before` hook.
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+export interface DashboardBrowser {
+  context: BrowserContext;
+  /** The dashboard's address on the server: its own host, http://127.0.0.1:<port>. */
+  url: string;
+  page: Page;
+  /** Signs in through the sign-in page with `token` (the admin's by default) and waits for the micros list. */
+  signIn(token?: string): Promise<void>;
+}
+
+/** One browser for a test file, pointed at `server`'s dashboard. */
+export async function useBrowser(server: MicrosServer): Promise<DashboardBrowser> {
+  const profile = await useTmpDir("micros-chromium-");
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  cleanups.push(() => context.close());
+  const page = context.pages()[0] ?? (await context.newPage());
+  const url = `http://127.0.0.1:${server.port}`;
+  return {
+    context,
+    url,
+    page,
+    async signIn(token = server.token) {
+      await page.goto(`${url}/`);
+      await page.getByLabel("Access token").fill(token);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Micros", exact: true }).waitFor();
+    },
+  };
+}
