@@ -33,8 +33,17 @@ describe("the visor: every request through the gateway", () => {
     );
     assert.equal(warm.instance, cold.instance);
     assert.ok(warm.responseBytes > 0 && warm.durationMs >= 0);
+    // Where the cold start's time went; a warm request has only its first byte.
+    const phases = cold.timings ?? {};
+    assert.deepEqual(Object.keys(phases).sort(), ["codeMs", "firstByteMs", "loadMs", "sandboxMs"]);
+    const spent = Object.values(phases).reduce((sum, ms) => sum + ms, 0);
+    assert.ok(spent <= cold.durationMs + 0.1, `phases ${JSON.stringify(phases)} fit in ${cold.durationMs} ms`);
+    assert.deepEqual(Object.keys(warm.timings ?? {}), ["firstByteMs"]);
     const listed = (await cli(["visor"], { cwd: dir, env })).stdout;
-    assert.match(listed, /GET +200 .* cold {2}\/received/);
+    assert.match(
+      listed,
+      /GET +200 .* cold {2}\/received {2}\(sandbox [\d.]+ ms, code [\d.]+ ms, app load [\d.]+ ms, first byte [\d.]+ ms\)/,
+    );
   });
 
   it("records bodies only when enabled, never credentials, and replays a request", async () => {

@@ -102,6 +102,7 @@ export class FakeExecutor implements Executor {
     return {
       inside: { appDir: spec.appDir, socketPath },
       preparedAhead: false,
+      launchTimes: { sandboxMs: 0, codeMs: 0 },
       socketPath,
       stdout,
       stderr,

@@ -27,6 +27,7 @@ describe("visor retention", async () => {
     responseBytes: 2,
     instanceId: "i",
     cold: false,
+    timings: null,
     requestHeaders: null,
     requestBody: null,
     responseBody: null,

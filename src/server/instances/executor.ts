@@ -30,6 +30,8 @@ export interface InstanceProcess {
   readonly inside: { appDir: string; socketPath: string };
   /** Whether the process was started ahead of need and only handed its app now. */
   readonly preparedAhead: boolean;
+  /** Where the launch's time went: making the sandbox and starting its runner, then handing it the release's code. */
+  readonly launchTimes: LaunchTimes;
   /** Where the host reaches the instance's HTTP socket. */
   readonly socketPath: string;
   readonly stdout: Readable;
@@ -42,6 +44,13 @@ export interface InstanceProcess {
   terminate(): void;
   /** Ends the instance at once, with every process in it. Idempotent. */
   kill(): void;
+}
+
+export interface LaunchTimes {
+  /** The sandbox made and its runner started (near zero when one was prepared ahead). */
+  sandboxMs: number;
+  /** The release's code put in place for the runner. */
+  codeMs: number;
 }
 
 export interface ExitStatus {

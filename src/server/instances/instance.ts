@@ -5,7 +5,7 @@ import { ERROR_CODES, MicrosError } from "../../shared/errors.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { OperatorLog } from "../logs/operator-log.js";
 import { parseControlLine } from "./control.js";
-import type { ExitStatus, InstanceProcess } from "./executor.js";
+import type { ExitStatus, InstanceProcess, LaunchTimes } from "./executor.js";
 import { splitLines } from "./line-splitter.js";
 
 /** A launched process and the start message that tells its runner what to serve. */
@@ -28,6 +28,11 @@ const MOVES: { readonly [From in InstanceState]: readonly InstanceState[] } = {
   stopping: ["gone"],
   gone: [],
 };
+
+/** Where a cold start's time went, for the visor: the launch's phases, then the app loading until it is ready. */
+export interface StartTimes extends LaunchTimes {
+  loadMs: number;
+}
 
 /** The longest line of an app's output kept whole (README, Limits); the rest of a longer line is dropped. */
 export const MAX_LOG_LINE_BYTES = 16 * 1024;
@@ -75,6 +80,8 @@ export class Instance {
   readonly ready: Promise<void>;
   /** Why the instance ended, once it has. */
   endReason: string | undefined;
+  /** Where its start's time went, once it is ready. */
+  startTimes: StartTimes | undefined;
   private current: InstanceState = "starting";
   private requests = 0;
   private process: InstanceProcess | undefined;
@@ -183,6 +190,7 @@ export class Instance {
 
   private async boot({ process: proc, start }: Launched): Promise<void> {
     const { logs, microId, id } = this.options;
+    const launched = performance.now();
     this.process = proc;
     splitLines(proc.stdout, MAX_LOG_LINE_BYTES, (line, cut) => this.output("stdout", line, cut));
     splitLines(proc.stderr, MAX_LOG_LINE_BYTES, (line, cut) => {
@@ -207,6 +215,7 @@ export class Instance {
     if (result.type === "ready" && this.current !== "stopping" && this.current !== "gone") {
       this.move("ready");
       this.served = true;
+      this.startTimes = { ...proc.launchTimes, loadMs: performance.now() - launched };
       const how = proc.preparedAhead ? " (in a sandbox prepared ahead)" : "";
       logs.platform(microId, `instance ${id} started in ${Date.now() - this.startedAt} ms${how}`, id);
       this.options.onChange(this);

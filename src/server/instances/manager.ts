@@ -10,7 +10,7 @@ import { newId } from "../store/ids.js";
 import type { Micro } from "../store/micros.js";
 import { instanceEnvironment } from "./environment.js";
 import type { Executor } from "./executor.js";
-import { Instance, type InstanceState } from "./instance.js";
+import { Instance, type InstanceState, type StartTimes } from "./instance.js";
 import { StartBackoff, type StartFailures } from "./start-backoff.js";
 
 export interface InstanceManagerOptions {
@@ -55,6 +55,8 @@ export interface Lease {
   agent: Agent;
   /** Whether this request waited for the instance to start (a cold start). */
   cold: boolean;
+  /** For a cold start, where the start's time went. */
+  startTimes: StartTimes | undefined;
   release(): void;
   /** Why the instance ended, if it ends within `waitMs`. */
   endReason(waitMs: number): Promise<string | undefined>;
@@ -125,6 +127,7 @@ export class InstanceManager {
       socketPath: instance.socketPath,
       agent: instance.agent,
       cold,
+      startTimes: cold ? instance.startTimes : undefined,
       endReason: (waitMs) => instance.endedWithin(waitMs),
       release: () => {
         if (released) return;

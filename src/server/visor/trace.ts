@@ -1,3 +1,5 @@
+import type { StartTimes } from "../instances/instance.js";
+import type { RequestTimings } from "../store/requests.js";
 import { VISOR_BODY_CAP } from "./request-log.js";
 
 /** What the gateway learns about one request as it passes, for the visor. Bodies only when asked, capped. */
@@ -6,12 +8,39 @@ export class Trace {
   responseBytes = 0;
   instanceId: string | null = null;
   cold = false;
+  private startTimes: StartTimes | undefined;
+  private sentAt: number | undefined;
+  private firstByteMs: number | undefined;
   private readonly requestChunks: Buffer[] | undefined;
   private readonly responseChunks: Buffer[] | undefined;
 
   constructor(captureBodies: boolean) {
     this.requestChunks = captureBodies ? [] : undefined;
     this.responseChunks = captureBodies ? [] : undefined;
+  }
+
+  /** An instance took the request: from now on until its answer begins is the instance's own time. */
+  leased(instanceId: string, cold: boolean, startTimes: StartTimes | undefined): void {
+    this.instanceId = instanceId;
+    this.cold = cold;
+    this.startTimes = startTimes;
+    this.sentAt = performance.now();
+  }
+
+  /** The instance's answer began. */
+  answered(): void {
+    if (this.sentAt !== undefined) this.firstByteMs = performance.now() - this.sentAt;
+  }
+
+  timings(): RequestTimings | null {
+    const times: RequestTimings = {};
+    if (this.firstByteMs !== undefined) times.firstByteMs = hundredths(this.firstByteMs);
+    if (this.startTimes) {
+      times.sandboxMs = hundredths(this.startTimes.sandboxMs);
+      times.codeMs = hundredths(this.startTimes.codeMs);
+      times.loadMs = hundredths(this.startTimes.loadMs);
+    }
+    return Object.keys(times).length > 0 ? times : null;
   }
 
   request(chunk: Buffer): void {
@@ -32,6 +61,8 @@ export class Trace {
     return this.responseChunks ? Buffer.concat(this.responseChunks) : null;
   }
 }
+
+const hundredths = (ms: number) => Math.round(ms * 100) / 100;
 
 function keep(chunks: Buffer[] | undefined, chunk: Buffer, total: number): void {
   if (!chunks) return;

@@ -16,6 +16,7 @@ export class ProcessExecutor implements Executor {
   constructor(private readonly runDir: string) {}
 
   async launch(spec: LaunchSpec): Promise<InstanceProcess> {
+    const began = performance.now();
     const dir = join(this.runDir, spec.instanceId);
     await mkdir(dir, { recursive: true });
     const socketPath = join(dir, "http.sock");
@@ -45,6 +46,8 @@ export class ProcessExecutor implements Executor {
     return {
       inside: { appDir: spec.appDir, socketPath },
       preparedAhead: false,
+      // The code is used where it lies: all of the launch is the process's start.
+      launchTimes: { sandboxMs: performance.now() - began, codeMs: 0 },
       socketPath,
       stdout: child.stdout as Readable,
       stderr: child.stderr as Readable,

@@ -94,15 +94,18 @@ export class SandboxExecutor implements Executor {
   }
 
   async launch(spec: LaunchSpec): Promise<InstanceProcess> {
+    const began = performance.now();
     const warm = await this.pool.take(spec.runner.runtime);
     const sandbox = warm ?? (await this.prepare(spec.runner));
+    const prepared = performance.now();
     try {
       await sandbox.assign(spec.appDir, spec.memoryBytes);
     } catch (err) {
       await sandbox.discard();
       throw err;
     }
-    return { ...sandbox.process, preparedAhead: warm !== undefined };
+    const launchTimes = { sandboxMs: prepared - began, codeMs: performance.now() - prepared };
+    return { ...sandbox.process, preparedAhead: warm !== undefined, launchTimes };
   }
 
   /**
@@ -284,7 +287,7 @@ export class SandboxExecutor implements Executor {
       return reason ? { ...status, reason } : status;
     });
 
-    const process: Omit<InstanceProcess, "preparedAhead"> = {
+    const process: Omit<InstanceProcess, "preparedAhead" | "launchTimes"> = {
       inside: { appDir: INSIDE.app, socketPath: join(INSIDE.run, "http.sock") },
       socketPath: join(parts.socketDir, "http.sock"),
       stdout: child.stdout as Readable,
@@ -339,7 +342,7 @@ export class SandboxExecutor implements Executor {
 
 /** A sandbox with its runner started, before and after it is given a micro's code. */
 interface Sandbox extends Warm {
-  readonly process: Omit<InstanceProcess, "preparedAhead">;
+  readonly process: Omit<InstanceProcess, "preparedAhead" | "launchTimes">;
   /** Binds the release at /app and sets the micro's memory limit. */
   assign(appDir: string, memoryBytes: number): Promise<void>;
 }
