@@ -89,16 +89,19 @@ export async function listenForMetrics(
     else sendError(res, new MicrosError("ERR_NOT_FOUND", "This address serves only GET /metrics."));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
+    const refused = (err: NodeJS.ErrnoException) =>
       reject(
         new MicrosError(
           "ERR_CANNOT_LISTEN",
           `Cannot serve the metrics on ${address} (--metrics-listen): ${err.code === "EADDRINUSE" ? "another program has the port" : err.message}. Choose another address or port.`,
           { cause: err, details: { host, port } },
         ),
-      ),
-    );
-    server.listen({ port, host }, resolve);
+      );
+    server.once("error", refused);
+    server.listen({ port, host }, () => {
+      server.off("error", refused);
+      resolve();
+    });
   });
   const bound = server.address() as AddressInfo;
   const shown = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;

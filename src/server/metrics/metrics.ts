@@ -5,10 +5,10 @@ import type { DataServiceName } from "../data/data-service.js";
 import type { InstanceState } from "../instances/instance.js";
 
 /** What a finished exchange came to, by its status: few values, so a label of it stays small. */
-export type Outcome = "ok" | "client_error" | "server_error" | "aborted";
+type Outcome = "ok" | "client_error" | "server_error" | "aborted";
 
 /** The outcome of a response once it has closed: `aborted` when it closed before it was sent whole. */
-export function responseOutcome(res: ServerResponse): Outcome {
+function responseOutcome(res: ServerResponse): Outcome {
   if (!res.writableFinished) return "aborted";
   if (res.statusCode >= 500) return "server_error";
   return res.statusCode >= 400 ? "client_error" : "ok";
