@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { BaseStore, PAGE_SCAN_BYTES, type QueryOptions } from "../../src/server/data/base/base-store.js";
 import { type Json, type JsonObject, prepareItem } from "../../src/server/data/base/item.js";
-import { matches, parseQuery, prefilterSql } from "../../src/server/data/base/query.js";
+import { matches, parseQuery } from "../../src/server/data/base/query.js";
 import { applyUpdate, parseUpdate } from "../../src/server/data/base/update.js";
 import { openDataDatabase } from "../../src/server/data/data-database.js";
 import { DetaError } from "../../src/server/data/deta-error.js";
@@ -142,8 +142,6 @@ describe("Base queries", () => {
       }
     }
     assert.ok(checked > 300);
-    assert.ok(prefilterSql(parseQuery([{ a: 1 }, { "b?gt": 2 }])));
-    assert.equal(prefilterSql(parseQuery([{ a: 1 }, { "b?not_contains": "x" }])), undefined);
   });
 });
 

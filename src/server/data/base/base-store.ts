@@ -2,7 +2,8 @@ import type { Statement } from "better-sqlite3";
 import type { DataDb } from "../data-database.js";
 import { DetaError } from "../deta-error.js";
 import { finishItem, type JsonObject, type StoredItem } from "./item.js";
-import { filters, keyRange, matches, prefilterSql, type Query } from "./query.js";
+import { keyRange, matches, type Query } from "./query.js";
+import { queryFilter, type SqlParam } from "./query-sql.js";
 import { applyUpdate, keyNotFound, type Update } from "./update.js";
 
 /** Deta read up to 1 MB of items for one page of a query before filtering; so do we, so one query is bounded. */
@@ -141,48 +142,79 @@ export class BaseStore {
   }
 
   /**
-   * One page of a query, in key order (or reversed). At most `limit` matches, from at most 1 MB of candidate
-   * items read; `last` is set only when more may match (Deta's paging, which the SDKs loop on).
+   * One page of a query, in key order (or reversed). At most `limit` matches, from at most 1 MB of items read
+   * (matching or not, as Deta counted before filtering); `last` is set only when more may match (Deta's paging,
+   * which the SDKs loop on).
+   *
+   * Rows are read in chunks of the key range. For each, SQLite first sums the chunk's bytes (from the rows' headers,
+   * without reading the items); when the whole chunk fits in what is left of the budget, only the rows the filter
+   * selects come back to JavaScript, which is what keeps a query that matches little fast. The chunk where the
+   * budget runs out comes back row by row, each with its size, so the page ends after the same row as if every
+   * row had been read here.
    */
   query(projectId: string, base: string, query: Query, options: QueryOptions = {}): QueryPage {
     const id = this.baseId(projectId, base);
     if (id === undefined) return { items: [] };
     const range = keyRange(query.key);
-    const where = ["base_id = ?", "(expires IS NULL OR expires > ?)", ...range.sql];
-    const params: (string | number)[] = [id, this.now(), ...range.params];
-    const prefilter = prefilterSql(query);
-    if (prefilter) {
-      where.push(prefilter.sql);
-      params.push(...prefilter.params);
-    }
-    const order = options.desc ? "DESC" : "ASC";
-    const after = options.desc ? "key < ?" : "key > ?";
+    const filter = queryFilter(query);
+    const scope = ["base_id = ?", "(expires IS NULL OR expires > ?)", ...range.sql];
+    const scopeParams: SqlParam[] = [id, this.now(), ...range.params];
+    const desc = options.desc === true;
+    const order = desc ? "DESC" : "ASC";
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const filtered = filters(query);
+    const selected = filter.where?.sql ?? "1";
+    const selectedParams = filter.where?.params ?? [];
     const items: string[] = [];
     let lastReturned: string | undefined;
     let lastRead: string | undefined;
     let read = 0;
-    // Rows come in chunks, each from where the last one ended: reading a chunk whole and then parsing it is faster
-    // than stepping SQLite between parses, and a chunk bounds what is held at once.
+    /** Takes a row the filter selected: a full page and one more match means there is a next page. */
+    const take = (key: string, value: string): QueryPage | undefined => {
+      if (range.check && !range.check(key)) return undefined;
+      if (!filter.exact && !matches(query, JSON.parse(value) as JsonObject)) return undefined;
+      if (items.length >= limit) return { items, last: lastReturned };
+      items.push(value);
+      lastReturned = key;
+      return undefined;
+    };
     let cursor = options.last || undefined;
     for (;;) {
-      const sql = `SELECT key, value FROM items WHERE ${[...where, ...(cursor === undefined ? [] : [after])].join(" AND ")} ORDER BY key ${order} LIMIT ${QUERY_CHUNK}`;
-      const rows = this.statement(sql).all(...params, ...(cursor === undefined ? [] : [cursor])) as [string, string][];
-      for (const [key, value] of rows) {
-        // Another candidate, but the budget is spent: the next page starts after what was read (or returned).
-        if (read >= PAGE_SCAN_BYTES) return { items, last: items.length >= limit ? lastReturned : lastRead };
-        read += value.length;
-        lastRead = key;
-        if (range.check && !range.check(key)) continue;
-        if (filtered && !matches(query, JSON.parse(value) as JsonObject)) continue;
-        // A full page and one more match: there is a next page.
-        if (items.length >= limit) return { items, last: lastReturned };
-        items.push(value);
-        lastReturned = key;
+      const where = [...scope, ...(cursor === undefined ? [] : [desc ? "key < ?" : "key > ?"])];
+      const whereParams = [...scopeParams, ...(cursor === undefined ? [] : [cursor])];
+      const [count, bytes, end] = this.statement(
+        `SELECT count(*), total(size), ${desc ? "min" : "max"}(key) FROM
+           (SELECT key, octet_length(value) AS size FROM items WHERE ${where.join(" AND ")}
+            ORDER BY key ${order} LIMIT ${QUERY_CHUNK})`,
+      ).get(...whereParams) as [number, number, string | null];
+      if (count === 0 || end === null) return { items };
+      where.push(desc ? "key >= ?" : "key <= ?");
+      whereParams.push(end);
+      if (read + bytes < PAGE_SCAN_BYTES) {
+        const rows = this.statement(
+          `SELECT key, value FROM items WHERE ${[...where, selected].join(" AND ")} ORDER BY key ${order}`,
+        ).all(...whereParams, ...selectedParams) as [string, string][];
+        for (const [key, value] of rows) {
+          const full = take(key, value);
+          if (full) return full;
+        }
+        read += bytes;
+        lastRead = end;
+      } else {
+        const rows = this.statement(
+          `SELECT key, octet_length(value), CASE WHEN ${selected} THEN value END FROM items
+           WHERE ${where.join(" AND ")} ORDER BY key ${order}`,
+        ).all(...selectedParams, ...whereParams) as [string, number, string | null][];
+        for (const [key, size, value] of rows) {
+          // Another row, but the budget is spent: the next page starts after what was read (or returned).
+          if (read >= PAGE_SCAN_BYTES) return { items, last: items.length >= limit ? lastReturned : lastRead };
+          read += size;
+          lastRead = key;
+          const full = value === null ? undefined : take(key, value);
+          if (full) return full;
+        }
       }
-      if (rows.length < QUERY_CHUNK) return { items };
-      cursor = lastRead;
+      if (count < QUERY_CHUNK) return { items };
+      cursor = end;
     }
   }
 
