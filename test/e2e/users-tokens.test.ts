@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import type { MicroView, TokenView, UserListView } from "../../src/shared/api.js";
 import {
   api,
@@ -151,11 +153,22 @@ describe("micros list, users and tokens", () => {
     assert.equal((await api(server, "/v1/whoami")).status, 200);
   });
 
-  it("deleting a user stops their micro's instances, takes it off the air and refuses their tokens", async () => {
+  it("deleting a user stops their micro's instances, takes it off the air, refuses their tokens and drops their data", async () => {
     const { id } = JSON.parse(await readFile(join(dir, ".micros", "micro.json"), "utf8")) as { id: string };
     const release = join(server.dataDir, "releases", id);
     assert.equal((await request(server.port, host)).status, 200);
     assert.notDeepEqual(await processesIn(release), [], "the micro's instance runs");
+    assert.equal((await cli(["base", "put", "notes", '{"key": "a"}'], { cwd: dir, env: bob })).code, 0);
+    await writeFile(join(dir, "photo.txt"), "pixels");
+    assert.equal((await cli(["drive", "put", "photos", "photo.txt"], { cwd: dir, env: bob })).code, 0);
+    const { body } = await api<{ key: string }>(server, "/v1/projects/default/key", bobToken);
+    const projectKey = body.key;
+    const projectId = projectKey.split("_")[0] as string;
+    const item = () =>
+      request(server.port, `localhost:${server.port}`, `/base/v1/${projectId}/notes/items/a`, {
+        headers: { "x-api-key": projectKey },
+      });
+    assert.equal((await item()).status, 200);
 
     const deleted = await cli(["users", "delete", "bob", "--yes"], { cwd: dir, env: admin });
     assert.equal(deleted.code, 0, deleted.stderr);
@@ -165,6 +178,13 @@ describe("micros list, users and tokens", () => {
     assert.deepEqual(await processesIn(release), [], "no process of the micro is left");
     const refused = await api<ErrorAnswer>(server, "/v1/micros", bobToken);
     assert.equal(refused.status, 401);
+    assert.equal((await item()).status, 401, "their project key opens nothing");
+    const data = new Database(join(server.dataDir, "data.db"), { readonly: true });
+    const rows = (table: string) =>
+      (data.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE project_id = ?`).get(projectId) as { n: number }).n;
+    assert.deepEqual([rows("bases"), rows("drives")], [0, 0], "their Base and Drive data is gone");
+    data.close();
+    assert.equal(existsSync(join(server.dataDir, "drive", projectId)), false);
     const users = JSON.parse(
       (await cli(["users", "list", "--json"], { cwd: dir, env: admin })).stdout,
     ) as UserListView[];

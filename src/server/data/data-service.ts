@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
@@ -138,6 +139,23 @@ export class DataService {
     }
     if (service === "base") await handleBase(this.bases, { projectId, base: name, rest }, req, res);
     else await handleDrive(this.drives, { projectId, drive: name, rest, query: new URLSearchParams(search) }, req, res);
+  }
+
+  /**
+   * Removes a deleted project's bases, drives and unfinished uploads, with their files. Its key opens nothing any
+   * more (`ProjectKeys.forget`), so the ids of its bases and drives the stores keep are never asked for again.
+   */
+  async removeProject(projectId: string): Promise<void> {
+    const uploads = this.db.prepare("SELECT id FROM uploads WHERE project_id = ?").all(projectId) as { id: string }[];
+    this.db.transaction(() => {
+      // Items and file records go with their base or drive (ON DELETE CASCADE).
+      for (const table of ["bases", "drives", "uploads"]) {
+        this.db.prepare(`DELETE FROM ${table} WHERE project_id = ?`).run(projectId);
+      }
+    })();
+    const root = join(this.options.dataDir, "drive");
+    await rm(join(root, projectId), { recursive: true, force: true });
+    for (const { id } of uploads) await rm(join(root, "uploads", id), { recursive: true, force: true });
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 import { MicrosError } from "../../shared/errors.js";
+import type { DataService } from "../data/data-service.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { ProjectKeys } from "../project-keys.js";
@@ -12,13 +13,15 @@ export interface UserRemoval {
   logs: LogSink;
   deployer: Deployer;
   projectKeys: ProjectKeys;
+  data: DataService;
 }
 
 /**
  * Deletes a user with everything they own, on behalf of `caller` (an admin). The user's tokens, projects and micros
  * go in one statement, so from then on their tokens open nothing and their micros are not found at their endpoints
- * (the gateway's lookup is emptied by the same delete); then their instances are stopped, in-flight requests or
- * not, and their releases leave the disk. Nobody may delete themselves, so a server always keeps an admin.
+ * (the gateway's lookup is emptied by the same delete), nor their project keys anything; then their instances are
+ * stopped, in-flight requests or not, and their releases and their projects' Base and Drive data leave the disk.
+ * Nobody may delete themselves, so a server always keeps an admin.
  */
 export async function removeUser(
   parts: UserRemoval,
@@ -47,5 +50,6 @@ export async function removeUser(
   for (const project of projects) parts.projectKeys.forget(project.id);
   await Promise.all(micros.map((micro) => parts.instances.stopAll(micro.id)));
   await Promise.all(micros.map((micro) => parts.deployer.removeAll(micro.id)));
+  for (const project of projects) await parts.data.removeProject(project.id);
   return { user, projects: projects.length, micros: micros.length };
 }
