@@ -192,4 +192,9 @@ describe("/metrics", () => {
     const other = await fetch(listenUrl.replace(/\/metrics$/, "/v1/projects"));
     assert.equal(other.status, 404);
   });
+
+  it("refuses to start when --metrics-listen's port is taken, naming the setting", async () => {
+    const taken = new URL(listenUrl).port;
+    await assert.rejects(useServer(["--metrics-listen", `127.0.0.1:${taken}`]), /--metrics-listen/);
+  });
 });
