@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -169,6 +169,16 @@ describe("micros list, users and tokens", () => {
         headers: { "x-api-key": projectKey },
       });
     assert.equal((await item()).status, 200);
+    const bobId = (await api<{ user: { id: string } }>(server, "/v1/whoami", bobToken)).body.user.id;
+    const cached = async () =>
+      (
+        await Promise.all(
+          ["installs", "owners"].map((dir) => readdir(join(server.dataDir, "cache", dir)).catch(() => [])),
+        )
+      )
+        .flat()
+        .filter((name) => name.startsWith(bobId));
+    assert.notDeepEqual(await cached(), [], "their build left a cache");
 
     const deleted = await cli(["users", "delete", "bob", "--yes"], { cwd: dir, env: admin });
     assert.equal(deleted.code, 0, deleted.stderr);
@@ -185,6 +195,7 @@ describe("micros list, users and tokens", () => {
     assert.deepEqual([rows("bases"), rows("drives")], [0, 0], "their Base and Drive data is gone");
     data.close();
     assert.equal(existsSync(join(server.dataDir, "drive", projectId)), false);
+    assert.deepEqual(await cached(), [], "their build caches are gone");
     const users = JSON.parse(
       (await cli(["users", "list", "--json"], { cwd: dir, env: admin })).stdout,
     ) as UserListView[];

@@ -329,6 +329,17 @@ export class Deployer {
   }
 
   /**
+   * Removes what a deleted owner's builds left: their cached installs and their package caches (the sandbox's disk
+   * image, or the plain folder without a sandbox). A later user given the same build user starts with none of it.
+   */
+  async removeOwner(ownerId: string): Promise<void> {
+    const cache = join(this.options.dataDir, "cache");
+    for (const path of [join("installs", ownerId), join("owners", ownerId), join("owners", `${ownerId}.img`)]) {
+      await rm(join(cache, path), { recursive: true, force: true });
+    }
+  }
+
+  /**
    * Removes what a server that stopped abruptly left: half-built releases (with their manifests), and the
    * shared npm and pip caches of earlier versions, which any tenant's install could write.
    */

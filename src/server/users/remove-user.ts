@@ -20,7 +20,8 @@ export interface UserRemoval {
  * Deletes a user with everything they own, on behalf of `caller` (an admin). The user's tokens, projects and micros
  * go in one statement, so from then on their tokens open nothing and their micros are not found at their endpoints
  * (the gateway's lookup is emptied by the same delete), nor their project keys anything; then their instances are
- * stopped, in-flight requests or not, and their releases and their projects' Base and Drive data leave the disk.
+ * stopped, in-flight requests or not, and their releases, build caches and their projects' Base and Drive data
+ * leave the disk.
  * Nobody may delete themselves, so a server always keeps an admin.
  */
 export async function removeUser(
@@ -50,6 +51,7 @@ export async function removeUser(
   for (const project of projects) parts.projectKeys.forget(project.id);
   await Promise.all(micros.map((micro) => parts.instances.stopAll(micro.id)));
   await Promise.all(micros.map((micro) => parts.deployer.removeAll(micro.id)));
+  await parts.deployer.removeOwner(user.id);
   for (const project of projects) await parts.data.removeProject(project.id);
   return { user, projects: projects.length, micros: micros.length };
 }
