@@ -9,6 +9,7 @@ import type {
   UserListView,
   UserView,
 } from "../shared/api.js";
+import type { DomainView } from "../shared/domains.js";
 import { type ErrorBody, isErrorCode, MicrosError } from "../shared/errors.js";
 import type { Credentials } from "./credentials.js";
 import { type DeployProgress, deployWithProgress } from "./deploy-request.js";
@@ -67,6 +68,18 @@ export class ApiClient {
 
   getMicro(id: string) {
     return this.json<{ micro: MicroView }>("GET", `/v1/micros/${encodeURIComponent(id)}`);
+  }
+
+  listDomains(id: string) {
+    return this.json<{ domains: DomainView[] }>("GET", `/v1/micros/${encodeURIComponent(id)}/domains`);
+  }
+
+  addDomain(id: string, host: string) {
+    return this.json<{ domain: DomainView }>("POST", `/v1/micros/${encodeURIComponent(id)}/domains`, { host });
+  }
+
+  removeDomain(id: string, host: string) {
+    return this.request("DELETE", `/v1/micros/${encodeURIComponent(id)}/domains/${encodeURIComponent(host)}`);
   }
 
   setVisor(id: string, enabled: boolean) {

@@ -7,6 +7,7 @@ import * as cron from "./commands/cron.js";
 import * as deleteMicro from "./commands/delete.js";
 import * as deploy from "./commands/deploy.js";
 import * as details from "./commands/details.js";
+import * as domains from "./commands/domains.js";
 import * as drive from "./commands/drive.js";
 import * as list from "./commands/list.js";
 import * as login from "./commands/login.js";
@@ -39,6 +40,7 @@ const COMMANDS = [
   watch,
   releases,
   details,
+  domains,
   logs,
   update,
   auth,

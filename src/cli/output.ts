@@ -10,6 +10,7 @@ export function printMicro(ctx: CliContext, micro: MicroView): void {
     ["project", micro.project],
     ["runtime", micro.runtime],
     ["endpoint", micro.endpoint],
+    ["domains", micro.domains.length ? micro.domains.map((domain) => domain.endpoint).join(", ") : "none"],
     [
       "release",
       micro.release

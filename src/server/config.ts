@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import proxyaddr from "proxy-addr";
 import { z } from "zod";
 import { DEFAULT_CODE_LIMIT_BYTES, LIMIT_BOUNDS } from "../shared/api.js";
 import { parseDuration } from "../shared/duration.js";
@@ -124,6 +125,40 @@ function text(arg: string, accepts: string, pattern = /^\S(.*\S)?$/): ValueType<
   };
 }
 
+/** A file's path, or nothing (the empty string): for settings that turn a feature on. */
+function optionalText(arg: string, accepts: string): ValueType<string> {
+  return {
+    arg,
+    accepts,
+    schema: z.union([z.literal(""), text(arg, accepts).schema]),
+    read: (value) => value,
+    show: (value) => value || "none",
+  };
+}
+
+/** Addresses and CIDR ranges (or proxy-addr's `loopback`, `linklocal`, `uniquelocal`), comma-separated. */
+function addressList(): ValueType<readonly string[]> {
+  const valid = (entry: string) => {
+    try {
+      proxyaddr.compile(entry);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    arg: "<addresses>",
+    accepts: "IP addresses or CIDR ranges, comma-separated, such as 127.0.0.1,10.0.0.0/8 (or loopback)",
+    schema: z.array(z.string().refine(valid)).readonly(),
+    read: (value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ""),
+    show: (value) => (value.length ? value.join(",") : "nobody"),
+  };
+}
+
 export interface Setting<T> {
   /** The flag without `--`; also the setting's key in a config file. */
   readonly flag: string;
@@ -226,6 +261,46 @@ export const SETTINGS = {
     oneOf(["bubblewrap", "none"], "<kind>"),
     "bubblewrap",
     "bubblewrap, or none: no isolation, for development only",
+  ),
+  /** Custom domains' certificates and a wildcard one for the platform's domain come from files or from ACME. */
+  tlsCert: setting(
+    "tls-cert",
+    optionalText("<file>", "a PEM certificate file's path"),
+    "",
+    "serve HTTPS on --https-port with this PEM certificate (chain), reloaded when the file changes",
+  ),
+  tlsKey: setting(
+    "tls-key",
+    optionalText("<file>", "a PEM private key file's path"),
+    "",
+    "the private key of --tls-cert, reloaded with it",
+  ),
+  /** HTTP stays on --port beside it: ACME's HTTP-01 challenges and plain-HTTP clients still reach the server. */
+  httpsPort: setting(
+    "https-port",
+    count(0, 65_535, "<port>"),
+    443,
+    "port for HTTPS, when --tls-cert or --acme-email is given; 0 picks a free one",
+  ),
+  acmeEmail: setting(
+    "acme-email",
+    optionalText("<email>", "an email address for the ACME account"),
+    "",
+    "obtain and renew certificates for custom domains from an ACME CA (Let's Encrypt) with this account email",
+  ),
+  /** Let's Encrypt's production directory; its staging one (for trials, untrusted certificates) is documented. */
+  acmeDirectory: setting(
+    "acme-directory",
+    text("<url>", "an https:// URL of an ACME directory", /^https:\/\/\S+$/),
+    "https://acme-v02.api.letsencrypt.org/directory",
+    "the ACME CA's directory URL",
+  ),
+  /** Nobody by default: a client could otherwise claim any address with X-Forwarded-For. */
+  trustProxy: setting(
+    "trust-proxy",
+    addressList(),
+    [],
+    "proxies whose X-Forwarded-For/-Proto and Forwarded headers are believed (IPs or CIDRs, comma-separated)",
   ),
   /** Sandboxes kept started per runtime, waiting for a micro's first request; each idle one costs ~20 MB. */
   warmPool: setting(

@@ -18,20 +18,25 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-function cannotListen(err: NodeJS.ErrnoException, port: number, host: string): MicrosError {
+function cannotListen(err: NodeJS.ErrnoException, port: number, host: string, flag: string): MicrosError {
   const where = `${host}:${port}`;
   const message =
     err.code === "EADDRINUSE"
-      ? `Port ${port} on ${host} is in use by another program. Stop it, or choose another port with --port.`
+      ? `Port ${port} on ${host} is in use by another program. Stop it, or choose another port with ${flag}.`
       : err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN"
         ? `${host} is not an address of this machine. Choose another with --host (127.0.0.1, or 0.0.0.0 for every interface).`
         : err.code === "EACCES"
-          ? `Listening on port ${port} needs privileges this server does not have. Choose a port above 1023 with --port.`
+          ? `Listening on port ${port} needs privileges this server does not have. Choose a port above 1023 with ${flag}.`
           : `Cannot listen on ${where}: ${err.message}.`;
   return new MicrosError("ERR_CANNOT_LISTEN", message, { cause: err, details: { host, port } });
 }
 
-export async function listenFirst(port: number, host: string): Promise<Listener> {
+/** `create` makes the server (an HTTPS one for --https-port); `flag` names the port's setting in errors. */
+export async function listenFirst(
+  port: number,
+  host: string,
+  { create = createServer, flag = "--port" }: { create?: (handler: RequestListener) => Server; flag?: string } = {},
+): Promise<Listener> {
   let started: (value: { onRequest: RequestListener; onUpgrade: UpgradeListener }) => void = () => {};
   let failed: () => void = () => {};
   const ready = new Promise<{ onRequest: RequestListener; onUpgrade: UpgradeListener }>((resolve, reject) => {
@@ -49,11 +54,11 @@ export async function listenFirst(port: number, host: string): Promise<Listener>
       (handlers) => handlers.onUpgrade(req, socket, head),
       () => socket.destroy(),
     );
-  const server = createServer((req, res) => onRequest(req, res));
+  const server = create((req, res) => onRequest(req, res));
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head));
 
   await new Promise<void>((resolve, reject) => {
-    const refused = (err: NodeJS.ErrnoException) => reject(cannotListen(err, port, host));
+    const refused = (err: NodeJS.ErrnoException) => reject(cannotListen(err, port, host, flag));
     server.once("error", refused);
     server.listen({ port, host }, () => {
       server.off("error", refused);

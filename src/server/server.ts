@@ -9,9 +9,12 @@ import { loadDashboard } from "./dashboard/static-files.js";
 import { DataService, dataRoute } from "./data/data-service.js";
 import { serveToSandboxes } from "./data/sandbox-endpoint.js";
 import { prepareDataDir } from "./data-dir.js";
+import { CustomDomains } from "./domains/custom-domains.js";
+import { Endpoints } from "./domains/endpoints.js";
 import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
 import { routeForHost } from "./gateway/host-routing.js";
+import { clientResolver } from "./gateway/trusted-proxy.js";
 import { createUpgradeHandler } from "./gateway/upgrade.js";
 import { listenFirst } from "./http-listener.js";
 import { Dispatcher } from "./instances/dispatcher.js";
@@ -27,6 +30,8 @@ import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
 import { Secrets } from "./secrets.js";
 import { Store } from "./store/store.js";
+import { openAcme } from "./tls/acme-certificates.js";
+import { listenHttps } from "./tls/https-listener.js";
 import { RequestLog } from "./visor/request-log.js";
 
 export interface RunningServer {
@@ -36,6 +41,8 @@ export interface RunningServer {
   adminTokenFile: string;
   adminTokenCreated: boolean;
   executor: string;
+  /** Where HTTPS is served (--https-port), when it is. */
+  httpsUrl: string | undefined;
   /** Where `--metrics-listen` serves the metrics, when it is given. */
   metricsUrl: string | undefined;
   close(): Promise<void>;
@@ -73,6 +80,9 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   });
   // The daemon's own structured logs go to stderr; stdout is for what the operator is told.
   const logger = pino({ level: config.logLevel, base: undefined }, destination(2));
+  // HTTPS on --https-port beside HTTP, with certificate files and/or ACME's: the port before the rest starts too.
+  const https = await listenHttps(config, logger);
+  if (https) started.push(() => https.close());
   const metrics = new Metrics();
   const metricsListener = config.metricsListen
     ? await listenForMetrics(metrics, config.metricsListen, logger)
@@ -80,6 +90,11 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   if (metricsListener) started.push(() => metricsListener.close());
   const store = Store.open(join(dataDir, "micros.db"));
   started.push(() => store.close());
+  const acme = config.acmeEmail
+    ? await openAcme(config.acmeDirectory, config.acmeEmail, dataDir, store.domains, logger)
+    : undefined;
+  if (acme) started.push(() => acme.close());
+  if (acme) https?.useSource(acme);
   const admin = await ensureAdmin(store, dataDir);
   const secrets = await Secrets.load(dataDir);
   const projectKeys = new ProjectKeys(store.projects, secrets);
@@ -169,13 +184,20 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     access: createAccessCheck(store),
     visor,
     metrics,
+    clientOf: clientResolver(config.trustProxy),
   };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
 
   const dashboard = await loadDashboard();
   const port = listener.port;
-  const endpointFor = (subdomain: string) => `http://${subdomain}.${config.domain}${port === 80 ? "" : `:${port}`}`;
+  const endpoints = new Endpoints({
+    domain: config.domain,
+    httpPort: port,
+    httpsPort: https?.listener.port,
+    subdomainsOverHttps: https?.files !== undefined,
+  });
+  const endpointFor = (subdomain: string) => endpoints.forSubdomain(subdomain);
   let apiHandler: RequestListener = () => {};
   const api = buildApi(
     {
@@ -193,6 +215,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       scheduler,
       visor,
       endpointFor,
+      customDomains: new CustomDomains(store.domains, config.domain, endpoints, acme),
     },
     logger,
     (handler) => {
@@ -203,9 +226,17 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   await api.ready();
   // Only on the platform's host, never a micro's: a micro's own /metrics is the app's.
   const scrape = config.metricsToken ? metricsBehindToken(metrics, config.metricsToken, logger) : undefined;
-  listener.serve(
+  const customDomain = (host: string) => store.domains.subdomainFor(host);
+  // HTTP and HTTPS serve the same: the control plane, micros and custom domains alike.
+  const serve: typeof listener.serve = (onRequest, onUpgrade) => {
+    listener.serve(onRequest, onUpgrade);
+    https?.listener.serve(onRequest, onUpgrade);
+  };
+  serve(
     (req, res) => {
-      const route = routeForHost(req.headers.host, config.domain);
+      // ACME's HTTP-01 challenges, on whatever host the CA asks for.
+      if (acme?.answerChallenge(req, res)) return;
+      const route = routeForHost(req.headers.host, config.domain, customDomain);
       if (route.kind === "micro") gateway(req, res, route.subdomain);
       else if (scrape && isMetricsRequest(req)) scrape(req, res);
       else {
@@ -216,7 +247,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       }
     },
     (req, socket, head) => {
-      const route = routeForHost(req.headers.host, config.domain);
+      const route = routeForHost(req.headers.host, config.domain, customDomain);
       if (route.kind === "micro") upgrade(req, socket, head, route.subdomain);
       else socket.destroy();
     },
@@ -230,17 +261,20 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     adminTokenFile: admin.file,
     adminTokenCreated: admin.created,
     executor: executor.name,
+    httpsUrl: https && `https://${config.host}:${https.listener.port}`,
     metricsUrl: metricsListener?.url,
     close: () => {
       closing ??= (async () => {
         scheduler.stop();
-        const listening = Promise.all([api.close(), listener.close()]);
+        const listening = Promise.all([api.close(), listener.close(), https?.close()]);
         await instances.close();
         await forSandboxes?.close();
         // Builds first: they use the executor's cgroups, network and run folder.
         await deployer.close();
         await executor.close();
         api.server.closeAllConnections();
+        https?.listener.server.closeAllConnections();
+        await acme?.close();
         await listening;
         await metricsListener?.close();
         logs.flush();

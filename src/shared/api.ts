@@ -3,6 +3,7 @@
  * requests against them) and the CLI (which reads responses through them).
  */
 import { z } from "zod";
+import type { DomainView } from "./domains.js";
 
 /** The default limit for one upload of code, compressed or unpacked (Deta's and Lambda's). */
 export const DEFAULT_CODE_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -208,6 +209,8 @@ export interface MicroView {
   runtime: string;
   subdomain: string;
   endpoint: string;
+  /** Custom domains the micro also answers at (`micros domains`). */
+  domains: DomainView[];
   httpAuth: boolean;
   /** How the server isolates instances: `bubblewrap`, or `process` (none) when started with --sandbox none. */
   sandbox: string;

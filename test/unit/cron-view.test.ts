@@ -21,6 +21,7 @@ function view(nextRunAt: number) {
     micro,
     project,
     endpoint: "http://hello.localhost:4000",
+    domains: [],
     sandbox: "bubblewrap",
     limits: { memoryBytes: 512 * 1024 * 1024, timeoutMs: 10_000, requestBodyBytes: 1024 },
     release: undefined,

@@ -21,3 +21,18 @@ describe("routing by Host header", () => {
     it(`${host ?? "(no host)"} with domain ${domain}`, () => assert.deepEqual(routeForHost(host, domain), expected));
   }
 });
+
+describe("routing custom domains by Host header", () => {
+  const custom = (host: string) => (host === "app.example.com" ? "hello" : undefined);
+  const cases: [string, ReturnType<typeof routeForHost>][] = [
+    ["app.example.com", { kind: "micro", subdomain: "hello" }],
+    ["APP.Example.com:8443", { kind: "micro", subdomain: "hello" }],
+    ["app.example.com.", { kind: "micro", subdomain: "hello" }],
+    ["www.app.example.com", { kind: "control" }],
+    ["example.com", { kind: "control" }],
+    ["other.localhost:4000", { kind: "micro", subdomain: "other" }],
+  ];
+  for (const [host, expected] of cases) {
+    it(host, () => assert.deepEqual(routeForHost(host, "localhost", custom), expected));
+  }
+});

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { after, describe, it } from "node:test";
 import { createGateway, type GatewayOptions } from "../../src/server/gateway/gateway.js";
+import { clientResolver } from "../../src/server/gateway/trusted-proxy.js";
 import { createUpgradeHandler } from "../../src/server/gateway/upgrade.js";
 import { Dispatcher } from "../../src/server/instances/dispatcher.js";
 import { invoke } from "../../src/server/instances/invoke.js";
@@ -35,6 +36,7 @@ async function useGateway(settings: Partial<InstanceManagerOptions> = {}, access
     limits: FAKE_LIMITS,
     access: access ?? (() => ({ allowed: true, platformHeaders: [] })),
     visor: { record() {} } as unknown as RequestLog,
+    clientOf: clientResolver([]),
   };
   const gateway = createGateway(options);
   const upgrade = createUpgradeHandler(options);

@@ -40,6 +40,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         const server = await startServer(config);
         const host = `http://localhost:${server.port}`;
         print(ctx, `Micros is listening on ${server.url} (data in ${server.dataDir}).`);
+        if (server.httpsUrl) print(ctx, `HTTPS is served on ${server.httpsUrl}.`);
         if (server.executor === "process") {
           ctx.stderr.write(
             "WARNING: --sandbox none: micros run as plain processes with the server's user, not isolated from each other or from this machine. Use it for development only.\n",

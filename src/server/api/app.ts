@@ -8,6 +8,7 @@ import type { ApiContext } from "./context.js";
 import { authRoutes } from "./routes/auth.js";
 import { cronRoutes } from "./routes/cron.js";
 import { dataRoutes } from "./routes/data.js";
+import { domainRoutes } from "./routes/domains.js";
 import { envRoutes } from "./routes/env.js";
 import { limitRoutes } from "./routes/limits.js";
 import { logRoutes } from "./routes/logs.js";
@@ -139,6 +140,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       projectRoutes(v1, ctx);
       dataRoutes(v1, ctx);
       microRoutes(v1, ctx);
+      domainRoutes(v1, ctx);
       releaseRoutes(v1, ctx);
       envRoutes(v1, ctx);
       limitRoutes(v1, ctx);

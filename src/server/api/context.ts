@@ -3,6 +3,7 @@ import type { MicroView } from "../../shared/api.js";
 import { MicrosError } from "../../shared/errors.js";
 import type { Scheduler } from "../cron/scheduler.js";
 import type { DataService } from "../data/data-service.js";
+import type { CustomDomains } from "../domains/custom-domains.js";
 import type { Dispatcher } from "../instances/dispatcher.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
@@ -36,6 +37,7 @@ export interface ApiContext {
   scheduler: Scheduler;
   visor: RequestLog;
   endpointFor(subdomain: string): string;
+  customDomains: CustomDomains;
 }
 
 export function currentUser(request: FastifyRequest): User {
@@ -70,6 +72,7 @@ export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
     micro,
     project,
     endpoint: ctx.endpointFor(micro.subdomain),
+    domains: ctx.customDomains.list(micro),
     sandbox: ctx.sandbox,
     limits: ctx.limits.effective(micro.limits),
     release: micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,

@@ -1,4 +1,5 @@
 import type { InstanceView, LogView, MicroView, ProjectView, ReleaseView } from "../../shared/api.js";
+import type { DomainView } from "../../shared/domains.js";
 import type { InstanceInfo } from "../instances/manager.js";
 import type { StartFailures } from "../instances/start-backoff.js";
 import type { MicroLimits } from "../limits.js";
@@ -37,6 +38,7 @@ export function microView(input: {
   micro: Micro;
   project: Project;
   endpoint: string;
+  domains: DomainView[];
   sandbox: string;
   limits: MicroLimits;
   release: Release | undefined;
@@ -61,6 +63,7 @@ export function microView(input: {
     runtime: micro.runtime,
     subdomain: micro.subdomain,
     endpoint: input.endpoint,
+    domains: input.domains,
     httpAuth: micro.httpAuth,
     sandbox: input.sandbox,
     limits: {

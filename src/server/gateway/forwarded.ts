@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Client } from "./trusted-proxy.js";
 
 /**
  * Headers that say who the client is. Only the gateway may set them: whatever
@@ -18,12 +19,13 @@ function forwardedNode(address: string): string {
   return address.includes(":") ? `"[${address}]"` : address;
 }
 
-/** The client's address, the host it asked for and the scheme, as raw header pairs for the instance, added to `into`. */
-export function clientHeaders(req: IncomingMessage, into: string[] = []): string[] {
-  const remote = req.socket.remoteAddress ?? "";
-  const address = remote.startsWith("::ffff:") ? remote.slice(7) : remote;
+/**
+ * The client's address, the host it asked for and the scheme, as raw header pairs for the instance, added to `into`.
+ * `client` is the gateway's idea of who sent the request (trusted-proxy.ts): the peer, or whom a trusted proxy names.
+ */
+export function clientHeaders(req: IncomingMessage, client: Client, into: string[] = []): string[] {
+  const { address, proto } = client;
   const host = req.headers.host ?? "";
-  const proto = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
   into.push(
     "x-forwarded-for",
     address,

@@ -13,6 +13,7 @@ import { type AccessCheck, unauthorized } from "./access.js";
 import { forwardedHeaders, relay, sendError } from "./proxy.js";
 import { checkBody } from "./request-body.js";
 import { isReservedPath } from "./reserved-path.js";
+import type { ClientOf } from "./trusted-proxy.js";
 
 /** Refused bodies up to this size are read and dropped, so their senders see the 413. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   limits: LimitPolicy;
   access: AccessCheck;
   visor: RequestLog;
+  /** Who sent a request: its peer, or the client a trusted proxy names (--trust-proxy). */
+  clientOf: ClientOf;
   /** Where each request is counted and timed. */
   metrics?: Metrics;
 }
@@ -67,6 +70,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
       return;
     }
+    // Who sent it, through trusted proxies: what the app, the visor and the logs are told.
+    const who = options.clientOf(req);
     // The visor's record of this request, written once the response is over, whatever its outcome.
     const trace = new Trace(micro.visor);
     const started = performance.now();
@@ -103,7 +108,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (client.signal.aborted) return;
       const error = toMicrosError(err);
       if (error.code === "ERR_PAYLOAD_TOO_LARGE") {
-        logs.platform(micro.id, `request refused with 413: ${error.message}`);
+        logs.platform(micro.id, `request from ${who.address} refused with 413: ${error.message}`);
         // A client still sending would see its connection reset instead of the 413: let a body of sane size
         // arrive (and go nowhere); for anything larger, close the connection.
         const declared = Number(req.headers["content-length"] ?? Number.NaN);
@@ -111,7 +116,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         else res.setHeader("connection", "close");
       } else if (ERROR_CODES[error.code].kind === "system") {
         operator.error(
-          { micro: micro.id, instance: trace.instanceId, err: error.cause ?? error },
+          { micro: micro.id, instance: trace.instanceId, client: who.address, err: error.cause ?? error },
           `${req.method} ${req.url} failed inside the platform`,
         );
       }
@@ -127,7 +132,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           {
             method: req.method ?? "GET",
             path: req.url ?? "/",
-            headers: forwardedHeaders(req, access.platformHeaders),
+            headers: forwardedHeaders(req, who, access.platformHeaders),
             body: streamed ? req : buffered,
           },
           {
@@ -143,7 +148,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             onTimeout: () => {
               logs.platform(
                 micro.id,
-                `request ${req.method} ${req.url} timed out after ${limits.timeoutMs / 1000} s; the caller got 504`,
+                `request ${req.method} ${req.url} from ${who.address} timed out after ${limits.timeoutMs / 1000} s; the caller got 504`,
                 trace.instanceId,
               );
               return new MicrosError(

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { MicrosError } from "../../shared/errors.js";
 import type { Trace } from "../visor/trace.js";
 import { CLIENT_IDENTITY_HEADERS, clientHeaders } from "./forwarded.js";
+import type { Client } from "./trusted-proxy.js";
 
 // Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
@@ -32,6 +33,7 @@ const notForwarded = (name: string) => HOP_BY_HOP.has(name) || CLIENT_IDENTITY_H
  */
 export function forwardedHeaders(
   req: IncomingMessage,
+  client: Client,
   platformHeaders: readonly string[],
   keepUpgrade = false,
 ): string[] {
@@ -42,7 +44,7 @@ export function forwardedHeaders(
           (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === "connection" || name === "upgrade"))) ||
           CLIENT_IDENTITY_HEADERS.has(name) ||
           platformHeaders.includes(name);
-  return clientHeaders(req, withoutHeaders(req.rawHeaders, drop));
+  return clientHeaders(req, client, withoutHeaders(req.rawHeaders, drop));
 }
 
 export function sendError(res: ServerResponse, error: MicrosError): void {

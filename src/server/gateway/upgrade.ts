@@ -46,7 +46,7 @@ export function createUpgradeHandler(options: GatewayOptions): UpgradeHandler {
     const outgoing = {
       method: req.method ?? "GET",
       path: req.url ?? "/",
-      headers: forwardedHeaders(req, access.platformHeaders, true),
+      headers: forwardedHeaders(req, options.clientOf(req), access.platformHeaders, true),
       body: undefined,
     };
     options.dispatcher.tunnel(micro, outgoing, socket, head, client.signal).catch((err: unknown) => {
@@ -54,7 +54,7 @@ export function createUpgradeHandler(options: GatewayOptions): UpgradeHandler {
       const error = toMicrosError(err);
       if (ERROR_CODES[error.code].kind === "system") {
         options.operator.error(
-          { micro: micro.id, err: error.cause ?? error },
+          { micro: micro.id, client: options.clientOf(req).address, err: error.cause ?? error },
           `an upgrade of ${req.url} failed inside the platform`,
         );
       }

@@ -145,4 +145,15 @@ export const MIGRATIONS: readonly string[] = [
     WHERE rowid NOT IN (SELECT MIN(rowid) FROM tokens GROUP BY user_id, name);
   CREATE UNIQUE INDEX tokens_by_user_name ON tokens (user_id, name);
   `,
+  `
+  -- Custom domains: a host name served by one micro, as its subdomain is. Unique across the platform.
+  CREATE TABLE domains (
+    host       TEXT PRIMARY KEY,
+    micro_id   TEXT NOT NULL REFERENCES micros(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX domains_by_micro ON domains (micro_id);
+  -- The client's address as the gateway resolved it (through trusted proxies), for the visor.
+  ALTER TABLE requests ADD COLUMN client TEXT;
+  `,
 ];

@@ -1,5 +1,6 @@
 import { ApiKeys } from "./api-keys.js";
 import { type Db, openDatabase } from "./database.js";
+import { Domains } from "./domains.js";
 import { EnvVars } from "./env-vars.js";
 import { Logs } from "./logs.js";
 import { Micros } from "./micros.js";
@@ -20,6 +21,7 @@ export class Store {
   readonly apiKeys: ApiKeys;
   readonly schedules: Schedules;
   readonly requests: Requests;
+  readonly domains: Domains;
 
   private constructor(private readonly db: Db) {
     this.users = new Users(db);
@@ -31,6 +33,7 @@ export class Store {
     this.apiKeys = new ApiKeys(db);
     this.schedules = new Schedules(db);
     this.requests = new Requests(db);
+    this.domains = new Domains(db);
   }
 
   static open(file: string): Store {
