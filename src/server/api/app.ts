@@ -13,6 +13,7 @@ import { envRoutes } from "./routes/env.js";
 import { limitRoutes } from "./routes/limits.js";
 import { logRoutes } from "./routes/logs.js";
 import { microRoutes } from "./routes/micros.js";
+import { projectDataRoutes } from "./routes/project-data.js";
 import { projectRoutes } from "./routes/projects.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { runRoutes } from "./routes/run.js";
@@ -139,6 +140,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       tokenRoutes(v1, ctx);
       projectRoutes(v1, ctx);
       dataRoutes(v1, ctx);
+      projectDataRoutes(v1, ctx);
       microRoutes(v1, ctx);
       domainRoutes(v1, ctx);
       releaseRoutes(v1, ctx);

@@ -6,7 +6,7 @@ import { type ApiContext, currentUser } from "../context.js";
 import { projectView } from "../views.js";
 
 /** The caller's project of this name (`default` is made on first use, as everywhere). */
-function ownedProject(ctx: ApiContext, request: FastifyRequest, name: string): Project {
+export function ownedProject(ctx: ApiContext, request: FastifyRequest, name: string): Project {
   const user = currentUser(request);
   const project =
     name === "default" ? ctx.store.projects.ensure(user.id, name) : ctx.store.projects.byName(user.id, name);
