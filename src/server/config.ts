@@ -293,14 +293,14 @@ export const SETTINGS = {
     "acme-directory",
     text("<url>", "an https:// URL of an ACME directory", /^https:\/\/\S+$/),
     "https://acme-v02.api.letsencrypt.org/directory",
-    "the ACME CA's directory URL",
+    "the ACME CA's directory URL; Let's Encrypt's staging CA, for trials: https://acme-staging-v02.api.letsencrypt.org/directory",
   ),
   /** Nobody by default: a client could otherwise claim any address with X-Forwarded-For. */
   trustProxy: setting(
     "trust-proxy",
     addressList(),
     [],
-    "proxies whose X-Forwarded-For/-Proto and Forwarded headers are believed (IPs or CIDRs, comma-separated)",
+    "proxies whose X-Forwarded-For/-Proto and Forwarded headers name the client: IPs or CIDRs, comma-separated, or loopback",
   ),
   /** Sandboxes kept started per runtime, waiting for a micro's first request; each idle one costs ~20 MB. */
   warmPool: setting(
