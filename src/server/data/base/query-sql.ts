@@ -8,8 +8,11 @@ import type { Condition, Query } from "./query.js";
  * every match satisfies, and the store checks what it lets through in JavaScript.
  *
  * What makes SQL exact here:
- * - json_type tells a missing attribute (SQL NULL) from JSON null, true and false from 1 and 0, integers and reals
- *   (both numbers to JavaScript) from text; every comparison is gated on the type Deta compares.
+ * - json_each at a path yields one row for a value that is not a list or an object, with a NULL key (a list's
+ *   elements have their index, an object's attributes their name, a missing attribute no row at all), and its type
+ *   tells JSON null, true and false from 0 and 1, integers and reals (both numbers to JavaScript) from text; every
+ *   comparison is gated on the type Deta compares. One json_each per condition parses the item once: SQLite does
+ *   not keep a parsed item between calls, so json_type and then json_extract would parse it twice.
  * - Paths walk objects only, as `valueAt` does: `$."a"."b"` finds nothing inside a list.
  * - SQLite reads numbers exactly as JavaScript does (round-tripped for random doubles) and compares an integer with a
  *   real exactly.
@@ -19,6 +22,7 @@ import type { Condition, Query } from "./query.js";
  *   form, which no well-formed needle can equal or contain; needles with a lone surrogate are left to JavaScript.
  * - Every positive term is 1, 0 or NULL, NULL only when the attribute is missing, where Deta's answer is "no"; a
  *   negation takes ifnull(term, 0) first, since NOT NULL is NULL.
+ * - json_each is read as `items.value`: unqualified, `value` inside its subquery would be json_each's own column.
  */
 export type SqlParam = string | number;
 
@@ -109,7 +113,10 @@ function storedText(value: Json): string | undefined {
 }
 
 const typeAt = (path: string) => sql`json_type(items.value, ${path})`;
-const valueAt = (path: string) => sql`json_extract(items.value, ${path})`;
+
+/** Whether the value at `path` is a scalar (not a list or an object) for which `test` on `scalar.type`/`.atom` holds. */
+const scalarAt = (path: string, test: Sql) =>
+  sql`EXISTS (SELECT 1 FROM json_each(items.value, ${path}) AS scalar WHERE scalar.key IS NULL AND ${test})`;
 
 function countNodes(value: Json, limit: number): number {
   let count = 1;
@@ -126,11 +133,15 @@ function countNodes(value: Json, limit: number): number {
 function equalSql(steps: Step[], value: Json): Sql | undefined {
   const path = jsonPath(steps);
   if (path === undefined) return undefined;
-  if (value === null) return sql`${typeAt(path)} = 'null'`;
-  if (typeof value === "boolean") return sql`${typeAt(path)} = ${value ? "true" : "false"}`;
-  if (typeof value === "number") return sql`${typeAt(path)} IN ('integer', 'real') AND ${valueAt(path)} = ${value}`;
+  if (value === null) return scalarAt(path, sql`scalar.type = 'null'`);
+  if (typeof value === "boolean") return scalarAt(path, sql`scalar.type = ${value ? "true" : "false"}`);
+  if (typeof value === "number") {
+    return scalarAt(path, sql`scalar.type IN ('integer', 'real') AND scalar.atom = ${value}`);
+  }
   if (typeof value === "string") {
-    return LONE_SURROGATE.test(value) ? undefined : sql`${typeAt(path)} = 'text' AND ${valueAt(path)} = ${value}`;
+    return LONE_SURROGATE.test(value)
+      ? undefined
+      : scalarAt(path, sql`scalar.type = 'text' AND scalar.atom = ${value}`);
   }
   const entries: [Step, Json][] = Array.isArray(value)
     ? value.map((element, index) => [index, element])
@@ -151,10 +162,10 @@ function equalSql(steps: Step[], value: Json): Sql | undefined {
 
 const ORDER_SQL = { lt: "<", gt: ">", lte: "<=", gte: ">=" } as const;
 
-/** What the value at `path` must be (a number, or text) for an order comparison with `value`; undefined if inexact. */
-function orderType(path: string, value: Json): Sql | undefined {
-  if (typeof value === "number") return sql`${typeAt(path)} IN ('integer', 'real')`;
-  if (typeof value === "string" && !SURROGATE_OR_ABOVE.test(value)) return sql`${typeAt(path)} = 'text'`;
+/** What the scalar must be (a number, or text) for an order comparison with `value`; undefined if inexact. */
+function orderType(value: Json): Sql | undefined {
+  if (typeof value === "number") return sql`scalar.type IN ('integer', 'real')`;
+  if (typeof value === "string" && !SURROGATE_OR_ABOVE.test(value)) return sql`scalar.type = 'text'`;
   return undefined;
 }
 
@@ -174,33 +185,36 @@ function positiveSql(condition: Condition): Sql | undefined {
     case "gt":
     case "lte":
     case "gte": {
-      const type = orderType(path, value);
+      const type = orderType(value);
       const comparison: Sql = { sql: ORDER_SQL[op], params: [] };
-      return type && sql`${type} AND ${valueAt(path)} ${comparison} ${value as SqlParam}`;
+      return type && scalarAt(path, sql`${type} AND scalar.atom ${comparison} ${value as SqlParam}`);
     }
     case "r": {
       const [low, high] = value as [SqlParam, SqlParam];
-      const type = orderType(path, low);
-      if (!type || orderType(path, high) === undefined) return undefined;
-      return sql`${type} AND ${valueAt(path)} BETWEEN ${low} AND ${high}`;
+      const type = orderType(low);
+      if (!type || orderType(high) === undefined) return undefined;
+      return scalarAt(path, sql`${type} AND scalar.atom BETWEEN ${low} AND ${high}`);
     }
     case "pfx": {
       // Compared as bytes: a well-formed prefix's UTF-8 starts the UTF-8 of exactly the strings it starts.
       const prefix = value as string;
       if (LONE_SURROGATE.test(prefix)) return undefined;
       // substr of an empty string's bytes is NULL, not empty: every string starts with "".
-      if (prefix === "") return sql`${typeAt(path)} = 'text'`;
-      return sql`${typeAt(path)} = 'text' AND substr(CAST(${valueAt(path)} AS BLOB), 1, ${Buffer.byteLength(prefix)}) = CAST(${prefix} AS BLOB)`;
+      if (prefix === "") return scalarAt(path, sql`scalar.type = 'text'`);
+      const bytes = Buffer.byteLength(prefix);
+      return scalarAt(
+        path,
+        sql`scalar.type = 'text' AND substr(CAST(scalar.atom AS BLOB), 1, ${bytes}) = CAST(${prefix} AS BLOB)`,
+      );
     }
     default: {
       // contains and not_contains: a substring of a string, or a string member of a list; nothing else ever.
       if (typeof value !== "string") return sql`0`;
       if (LONE_SURROGATE.test(value)) return undefined;
-      return sql`CASE ${typeAt(path)}
-        WHEN 'text' THEN instr(${valueAt(path)}, ${value}) > 0
-        WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(items.value, ${path}) AS member
-                                  WHERE member.type = 'text' AND member.atom = ${value})
-        ELSE 0 END`;
+      // A string itself (NULL key) holds it as a substring; a list (index keys), as a member; an object, never.
+      return sql`EXISTS (SELECT 1 FROM json_each(items.value, ${path}) AS part WHERE part.type = 'text' AND
+        CASE WHEN part.key IS NULL THEN instr(part.atom, ${value}) > 0
+             ELSE typeof(part.key) = 'integer' AND part.atom = ${value} END)`;
     }
   }
 }
