@@ -34,13 +34,18 @@ export function keepSession(session: SessionView | null): void {
   csrfToken = session?.csrfToken ?? null;
 }
 
+/** The session's CSRF token, for a call whose body is not JSON (a Drive upload) and so cannot go through `call`. */
+export function sessionCsrfToken(): string | null {
+  return csrfToken;
+}
+
 /** Called when the API says the session is gone (signed out elsewhere, the token revoked or expired). */
 export function onSignedOut(listener: () => void): () => void {
   signedOutListeners.add(listener);
   return () => signedOutListeners.delete(listener);
 }
 
-function errorOf(status: number, body: unknown): ApiError {
+export function errorOf(status: number, body: unknown): ApiError {
   const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
   if (error && typeof error.code === "string" && typeof error.message === "string") {
     return new ApiError(status, error.code, error.message, error.details as Record<string, unknown> | undefined);

@@ -4,7 +4,11 @@
  * `/projects/<id>/<page>` (src/server/dashboard/static-files.ts): a page elsewhere needs a pattern there too.
  */
 import type { ComponentType } from "preact";
+import { BasePage } from "./pages/base";
+import { DrivePage } from "./pages/drive";
+import { LogsPage } from "./pages/logs";
 import { MicrosPage } from "./pages/micros";
+import { VisorPage } from "./pages/visor";
 
 export interface PageProps {
   params: Readonly<Record<string, string>>;
@@ -18,4 +22,8 @@ export interface PageRoute {
 export const ROUTES: readonly PageRoute[] = [
   { path: "/", page: MicrosPage },
   { path: "/micros", page: MicrosPage },
+  { path: "/micros/:id/logs", page: LogsPage },
+  { path: "/micros/:id/visor", page: VisorPage },
+  { path: "/projects/:id/base", page: BasePage },
+  { path: "/projects/:id/drive", page: DrivePage },
 ];
