@@ -62,7 +62,7 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
   };
 
   before(async () => {
-    server = await useServer(["--drive-quota", "1"]);
+    server = await useServer(["--drive-quota", "24"]);
     const env = loggedIn(server, await useTmpDir());
     const dir = join(await useTmpDir(), "shown");
     await mkdir(dir);
@@ -183,6 +183,35 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
     await assertInert();
   });
 
+  it("takes an upload over 10 MB as a stream of parts, and answers in the control API's shape", async () => {
+    const big = Buffer.alloc(21 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    const files = `http://127.0.0.1:${server.port}/v1/projects/default/drives/files/files`;
+    const auth = { authorization: `Bearer ${server.token}` };
+    const put = await fetch(`${files}?name=big/parts.bin`, {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/octet-stream" },
+      body: big,
+    });
+    assert.equal(put.status, 201, await put.clone().text());
+    assert.deepEqual(await put.json(), {
+      file: { name: "big/parts.bin", size: big.length, contentType: "application/octet-stream" },
+    });
+    const got = await fetch(`${files}/content?name=big/parts.bin`, { headers: auth });
+    assert.match(got.headers.get("content-disposition") ?? "", /^attachment/);
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(big));
+
+    const missing = await fetch(`${files}/content?name=nothing.txt`, { headers: auth });
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, "ERR_FILE_NOT_FOUND");
+    const badQuery = await fetch(
+      `http://127.0.0.1:${server.port}/v1/projects/default/bases/people/items?query=${encodeURIComponent('[{"age?zz": 1}]')}`,
+      { headers: auth },
+    );
+    assert.equal(badQuery.status, 400);
+    assert.equal(((await badQuery.json()) as { error: { code: string } }).error.code, "ERR_VALIDATION");
+  });
+
   it("uploads, downloads and deletes a Drive file, and says when the drive is full", async () => {
     await page.goto(`${dashboard.url}/projects/default/drive`);
     await page.getByLabel("Drive name").fill("files");
@@ -195,7 +224,7 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     const row = page.locator('tr[data-file="notes/hello.txt"]');
     await row.waitFor();
-    const listed = await fetch(`http://127.0.0.1:${server.port}/drive/v1/${projectId}/files/files`, {
+    const listed = await fetch(`http://127.0.0.1:${server.port}/drive/v1/${projectId}/files/files?prefix=notes/`, {
       headers: { "x-api-key": projectKey },
     });
     assert.deepEqual(await listed.json(), { names: ["notes/hello.txt"] });
@@ -204,11 +233,11 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
     assert.equal(download.suggestedFilename(), "hello.txt");
     assert.deepEqual(await readFile((await download.path()) ?? ""), content);
 
-    // The server runs with a 1 MB quota.
+    // The server runs with a 24 MB quota, 21 MB of it taken by the test before.
     await page.getByLabel("File to upload").setInputFiles({
       name: "big.bin",
       mimeType: "application/octet-stream",
-      buffer: Buffer.alloc(1536 * 1024, 7),
+      buffer: Buffer.alloc(4 * 1024 * 1024, 7),
     });
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.getByText("ERR_STORAGE_FULL").waitFor();
@@ -216,7 +245,7 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
 
     await row.getByRole("button", { name: "Delete" }).click();
     await row.waitFor({ state: "detached" });
-    const after = await fetch(`http://127.0.0.1:${server.port}/drive/v1/${projectId}/files/files`, {
+    const after = await fetch(`http://127.0.0.1:${server.port}/drive/v1/${projectId}/files/files?prefix=notes/`, {
       headers: { "x-api-key": projectKey },
     });
     assert.deepEqual(await after.json(), { names: [] });
