@@ -206,11 +206,12 @@ describe("custom domains over HTTPS from certificate files, and trusted proxies"
     assert.equal(kept.cert.subject.CN, "first", "on the same connection, with its certificate");
     keepAlive.destroy();
 
-    // A key that is not the certificate's: logged, and the second pair stays.
+    // A key that is not the certificate's: logged, and the second pair stays. (A renewal caught half-way, the key
+    // new and the certificate not yet, may have been refused already: count the refusals.)
+    const refusals = () => server.output().split("the previous certificate is still served").length;
+    const refused = refusals();
     await writeFile(join(certs, "served.key"), await readFile(first.key));
-    await waitFor("the refusal in the server's log", async () =>
-      /cannot be used; the previous certificate is still served/.test(server.output()) ? true : undefined,
-    );
+    await waitFor("the refusal in the server's log", async () => (refusals() > refused ? true : undefined));
     assert.equal(await servedName(httpsPort, DOMAIN), "second");
     const res = await overHttps(httpsPort, DOMAIN, await readFile(second.cert, "utf8"));
     assert.equal(res.status, 200);
@@ -248,8 +249,8 @@ describe("custom domains over HTTPS from certificate files, and trusted proxies"
     const removed = await cli(["domains", "remove", DOMAIN], { cwd: dir, env });
     assert.equal(removed.code, 0, removed.stderr);
     // The host is the control plane's again, like any host that is no micro's.
-    const res = await request(server.port, DOMAIN, "/whatever");
-    assert.equal(JSON.parse(res.body).error.code, "ERR_NOT_FOUND");
+    const res = await request(server.port, DOMAIN, "/healthz");
+    assert.deepEqual(JSON.parse(res.body), { ok: true });
     const listed = JSON.parse((await cli(["domains", "list", "--json"], { cwd: dir, env })).stdout);
     assert.deepEqual(listed, []);
   });

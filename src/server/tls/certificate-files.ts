@@ -1,4 +1,4 @@
-import { type StatWatcher, unwatchFile, watchFile } from "node:fs";
+import { unwatchFile, watchFile } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { Logger } from "pino";
@@ -30,7 +30,6 @@ async function loadPair(certFile: string, keyFile: string): Promise<{ pair: KeyP
  * that does not load (half-written, mismatched) is logged and the one in use stays; open connections keep theirs.
  */
 export class CertificateFiles {
-  private watchers: StatWatcher[] = [];
   private settle: NodeJS.Timeout | undefined;
   private loading = Promise.resolve();
 
@@ -77,10 +76,9 @@ export class CertificateFiles {
       }, SETTLE_MS);
     };
     for (const file of [this.certFile, this.keyFile]) {
-      const watcher = watchFile(file, { interval: POLL_MS, persistent: false }, (now, before) => {
+      watchFile(file, { interval: POLL_MS, persistent: false }, (now, before) => {
         if (now.mtimeMs !== before.mtimeMs || now.ino !== before.ino || now.size !== before.size) changed();
       });
-      this.watchers.push(watcher);
     }
   }
 
@@ -101,7 +99,6 @@ export class CertificateFiles {
   async close(): Promise<void> {
     clearTimeout(this.settle);
     for (const file of [this.certFile, this.keyFile]) unwatchFile(file);
-    this.watchers = [];
     await this.loading;
   }
 }
