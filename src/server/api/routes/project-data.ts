@@ -48,7 +48,6 @@ function asMicrosError(err: unknown): unknown {
   if (err.status === 400) return new MicrosError("ERR_VALIDATION", err.message, { cause: err });
   if (err.status === 409)
     return new MicrosError("ERR_ITEM_EXISTS", `${err.message}: edit the item instead.`, { cause: err });
-  if (err.status === 413) return new MicrosError("ERR_PAYLOAD_TOO_LARGE", err.message, { cause: err });
   if (err.status === 507) return new MicrosError("ERR_STORAGE_FULL", err.message, { cause: err });
   return err;
 }
