@@ -34,6 +34,14 @@ export interface RequestView {
   responseBytes: number;
   instance: string | null;
   cold: boolean;
+  /**
+   * Where the time went, in ms: `firstByteMs` from the instance taking the request to its answer beginning; for a
+   * cold start also `sandboxMs` (the sandbox made and its runner started), `codeMs` (the release put in place) and
+   * `loadMs` (the app loaded until it was ready).
+   */
+  timings: { firstByteMs?: number; sandboxMs?: number; codeMs?: number; loadMs?: number } | null;
+  /** The client's address, as the gateway resolved it through trusted proxies. */
+  client: string | null;
   requestHeaders?: [string, string][] | null;
   requestBody?: string | null;
   responseBody?: string | null;
@@ -273,4 +281,35 @@ export interface DriveView {
   files: number;
   bytes: number;
   createdAt: string;
+}
+
+/** Sets some of a micro's variables and removes others, leaving the rest (whose values the caller cannot read). */
+export const patchEnvBody = z
+  .strictObject({
+    set: replaceEnvBody.shape.vars.default({}),
+    remove: z.array(z.string().min(1).max(256)).max(500).default([]),
+  })
+  .refine((body) => !body.remove.some((key) => Object.hasOwn(body.set, key)), {
+    message: "a name cannot be both set and removed",
+  });
+
+/** The dashboard's session: who signed in, and the CSRF token its state-changing calls carry (null with Bearer). */
+export interface SessionView {
+  user: UserView;
+  csrfToken: string | null;
+}
+
+export const requestSummaryQuery = z.strictObject({
+  minutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
+});
+
+/** Each of the caller's micros that served requests in the window: how many, and how many were 5xx errors. */
+export interface RequestSummaryView {
+  since: string;
+  micros: Record<string, { requests: number; errors: number }>;
 }

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   ERR_UNAUTHORIZED: { status: 401, kind: "user" },
   ERR_TOKEN_EXPIRED: { status: 401, kind: "user" },
   ERR_FORBIDDEN: { status: 403, kind: "user" },
+  ERR_CSRF: { status: 403, kind: "user" },
   ERR_NOT_FOUND: { status: 404, kind: "user" },
   ERR_MICRO_NOT_FOUND: { status: 404, kind: "user" },
   ERR_RELEASE_NOT_FOUND: { status: 404, kind: "user" },

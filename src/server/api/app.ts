@@ -3,6 +3,8 @@ import type { Duplex } from "node:stream";
 import Fastify, { type FastifyReply, type FastifyServerFactory, LogController } from "fastify";
 import type { Logger } from "pino";
 import { MicrosError, toMicrosError } from "../../shared/errors.js";
+import { Sessions } from "../dashboard/session.js";
+import { isSessionChange, sessionRoutes } from "../dashboard/session-routes.js";
 import type { User } from "../store/users.js";
 import type { ApiContext } from "./context.js";
 import { authRoutes } from "./routes/auth.js";
@@ -16,6 +18,7 @@ import { microRoutes } from "./routes/micros.js";
 import { projectDataRoutes } from "./routes/project-data.js";
 import { projectRoutes } from "./routes/projects.js";
 import { releaseRoutes } from "./routes/releases.js";
+import { requestSummaryRoutes } from "./routes/request-summary.js";
 import { runRoutes } from "./routes/run.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { userRoutes } from "./routes/users.js";
@@ -91,6 +94,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
     return503OnClosing: false,
   });
   app.decorateRequest("user", undefined);
+  const sessions = new Sessions(ctx.secrets);
 
   // Code arrives as a gzip'd tar stream; the deployer reads and limits it itself.
   app.addContentTypeParser(["application/gzip", "application/x-gzip"], (_request, payload, done) =>
@@ -106,9 +110,11 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       reply.header("connection", "close");
       throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping and takes no new requests; try again soon.");
     }
-    if (request.url === "/healthz") return;
+    if (request.url === "/healthz" || isSessionChange(request)) return;
     const header = request.headers.authorization;
-    const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
+    const bearer = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
+    // Without the header, the dashboard's session cookie carries the token (dashboard/session.ts).
+    const token = bearer ?? sessions.tokenOf(request);
     request.user = token ? ctx.store.users.byToken(token) : undefined;
     if (!request.user) {
       if (token) throw tokenRefusal(ctx.store.users, token);
@@ -117,6 +123,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
         "No access token was sent. Log in with `micros login` or set MICROS_ACCESS_TOKEN.",
       );
     }
+    if (bearer === undefined) sessions.requireCsrf(request);
   });
 
   app.setErrorHandler((err, _request, reply) => {
@@ -150,6 +157,8 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
       runRoutes(v1, ctx);
       cronRoutes(v1, ctx);
       visorRoutes(v1, ctx);
+      requestSummaryRoutes(v1, ctx);
+      sessionRoutes(v1, ctx, sessions);
       logRoutes(v1, ctx);
     },
     { prefix: "/v1" },

@@ -89,6 +89,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         responseBytes: trace.responseBytes || Number(res.getHeader("content-length") ?? 0),
         instanceId: trace.instanceId,
         cold: trace.cold,
+        timings: trace.timings(),
+        client: who.address,
         requestHeaders: micro.visor ? recordableHeaders(req.rawHeaders) : null,
         requestBody: trace.requestBody(),
         responseBody: trace.responseBody(),
@@ -108,7 +110,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (client.signal.aborted) return;
       const error = toMicrosError(err);
       if (error.code === "ERR_PAYLOAD_TOO_LARGE") {
-        logs.platform(micro.id, `request from ${who.address} refused with 413: ${error.message}`);
+        logs.platform(micro.id, `request refused with 413 (client ${who.address}): ${error.message}`);
         // A client still sending would see its connection reset instead of the 413: let a body of sane size
         // arrive (and go nowhere); for anything larger, close the connection.
         const declared = Number(req.headers["content-length"] ?? Number.NaN);
@@ -140,15 +142,14 @@ export function createGateway(options: GatewayOptions): Gateway {
             timeoutMs: limits.timeoutMs,
             onLease: (lease) => {
               options.metrics?.forwarded((performance.now() - started) / 1000, lease.cold);
-              trace.instanceId = lease.instanceId;
-              trace.cold = lease.cold;
+              trace.leased(lease.instanceId, lease.cold, lease.startTimes);
               // Counted as it is piped, not before: a listener now would start the flow while nothing reads it.
               if (streamed) req.on("data", (chunk: Buffer) => trace.request(chunk));
             },
             onTimeout: () => {
               logs.platform(
                 micro.id,
-                `request ${req.method} ${req.url} from ${who.address} timed out after ${limits.timeoutMs / 1000} s; the caller got 504`,
+                `request ${req.method} ${req.url} timed out after ${limits.timeoutMs / 1000} s; the caller (${who.address}) got 504`,
                 trace.instanceId,
               );
               return new MicrosError(
@@ -157,7 +158,10 @@ export function createGateway(options: GatewayOptions): Gateway {
               );
             },
           },
-          (answer) => relay(answer, res, trace, client.signal),
+          (answer) => {
+            trace.answered();
+            return relay(answer, res, trace, client.signal);
+          },
         );
       })
       .catch(refuse);

@@ -1,5 +1,16 @@
 import type { Db } from "./database.js";
 
+/**
+ * Where a request's time went, in ms: until the instance's first byte of the answer once it had the request, and for
+ * a cold start, the start's phases (sandbox, code, app load).
+ */
+export interface RequestTimings {
+  firstByteMs?: number;
+  sandboxMs?: number;
+  codeMs?: number;
+  loadMs?: number;
+}
+
 export interface RequestRecord {
   microId: string;
   ts: number;
@@ -11,6 +22,9 @@ export interface RequestRecord {
   responseBytes: number;
   instanceId: string | null;
   cold: boolean;
+  timings: RequestTimings | null;
+  /** The client's address, through trusted proxies (--trust-proxy); absent in records from before it was kept. */
+  client?: string | null;
   /** Recorded only while the micro's visor is on, without credentials. */
   requestHeaders: [string, string][] | null;
   requestBody: Buffer | null;
@@ -31,6 +45,8 @@ interface Row {
   response_bytes: number;
   instance_id: string | null;
   cold: number;
+  timings: string | null;
+  client: string | null;
   request_headers: string | null;
   request_body: Buffer | null;
   response_body: Buffer | null;
@@ -48,6 +64,8 @@ const toRequest = (row: Row): StoredRequest => ({
   responseBytes: row.response_bytes,
   instanceId: row.instance_id,
   cold: row.cold === 1,
+  timings: row.timings ? (JSON.parse(row.timings) as RequestTimings) : null,
+  client: row.client,
   requestHeaders: row.request_headers ? (JSON.parse(row.request_headers) as [string, string][]) : null,
   requestBody: row.request_body,
   responseBody: row.response_body,
@@ -60,8 +78,8 @@ export class Requests {
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
       `INSERT INTO requests (micro_id, ts, method, path, status, duration_ms, request_bytes, response_bytes,
-         instance_id, cold, request_headers, request_body, response_body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         instance_id, cold, timings, request_headers, request_body, response_body, client)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
@@ -79,9 +97,11 @@ export class Requests {
           r.responseBytes,
           r.instanceId,
           r.cold ? 1 : 0,
+          r.timings ? JSON.stringify(r.timings) : null,
           r.requestHeaders ? JSON.stringify(r.requestHeaders) : null,
           r.requestBody,
           r.responseBody,
+          r.client ?? null,
         );
       }
     })();

@@ -21,6 +21,8 @@ function summary(request: StoredRequest): RequestView {
     responseBytes: request.responseBytes,
     instance: request.instanceId,
     cold: request.cold,
+    timings: request.timings,
+    client: request.client ?? null,
   };
 }
 
