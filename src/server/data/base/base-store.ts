@@ -8,8 +8,10 @@ import { applyUpdate, keyNotFound, type Update } from "./update.js";
 
 /** Deta read up to 1 MB of items for one page of a query before filtering; so do we, so one query is bounded. */
 export const PAGE_SCAN_BYTES = 1024 * 1024;
-/** Rows read from SQLite at a time by a query. */
-const QUERY_CHUNK = 256;
+/** Rows a query sums and filters in SQLite at a time: more per statement is cheaper, and only matches come back. */
+const QUERY_CHUNK = 1024;
+/** Rows read one by one at a time where a page's budget runs out; each comes back, so this bounds what is held. */
+const ROW_CHUNK = 256;
 
 export interface QueryOptions {
   limit?: number;
@@ -148,9 +150,9 @@ export class BaseStore {
    *
    * Rows are read in chunks of the key range. For each, SQLite first sums the chunk's bytes (from the rows' headers,
    * without reading the items); when the whole chunk fits in what is left of the budget, only the rows the filter
-   * selects come back to JavaScript, which is what keeps a query that matches little fast. The chunk where the
-   * budget runs out comes back row by row, each with its size, so the page ends after the same row as if every
-   * row had been read here.
+   * selects come back to JavaScript, which is what keeps a query that matches little fast. Where the budget runs
+   * out, rows come back one by one, each with its size, so the page ends after the same row as if every row had
+   * been read here.
    */
   query(projectId: string, base: string, query: Query, options: QueryOptions = {}): QueryPage {
     const id = this.baseId(projectId, base);
@@ -187,22 +189,23 @@ export class BaseStore {
             ORDER BY key ${order} LIMIT ${QUERY_CHUNK})`,
       ).get(...whereParams) as [number, number, string | null];
       if (count === 0 || end === null) return { items };
-      where.push(desc ? "key >= ?" : "key <= ?");
-      whereParams.push(end);
       if (read + bytes < PAGE_SCAN_BYTES) {
         const rows = this.statement(
-          `SELECT key, value FROM items WHERE ${[...where, selected].join(" AND ")} ORDER BY key ${order}`,
-        ).all(...whereParams, ...selectedParams) as [string, string][];
+          `SELECT key, value FROM items WHERE ${[...where, desc ? "key >= ?" : "key <= ?", selected].join(" AND ")}
+           ORDER BY key ${order}`,
+        ).all(...whereParams, end, ...selectedParams) as [string, string][];
         for (const [key, value] of rows) {
           const full = take(key, value);
           if (full) return full;
         }
         read += bytes;
         lastRead = end;
+        if (count < QUERY_CHUNK) return { items };
+        cursor = end;
       } else {
         const rows = this.statement(
           `SELECT key, octet_length(value), CASE WHEN ${selected} THEN value END FROM items
-           WHERE ${where.join(" AND ")} ORDER BY key ${order}`,
+           WHERE ${where.join(" AND ")} ORDER BY key ${order} LIMIT ${ROW_CHUNK}`,
         ).all(...selectedParams, ...whereParams) as [string, number, string | null][];
         for (const [key, size, value] of rows) {
           // Another row, but the budget is spent: the next page starts after what was read (or returned).
@@ -212,9 +215,9 @@ export class BaseStore {
           const full = value === null ? undefined : take(key, value);
           if (full) return full;
         }
+        if (rows.length < ROW_CHUNK) return { items };
+        cursor = lastRead;
       }
-      if (count < QUERY_CHUNK) return { items };
-      cursor = end;
     }
   }
 
