@@ -1,68 +1,59 @@
 import { Command, CommanderError } from "commander";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
-import * as auth from "./commands/auth.js";
-import * as base from "./commands/base.js";
-import * as clone from "./commands/clone.js";
-import * as cron from "./commands/cron.js";
-import * as deleteMicro from "./commands/delete.js";
-import * as deploy from "./commands/deploy.js";
-import * as details from "./commands/details.js";
-import * as domains from "./commands/domains.js";
-import * as drive from "./commands/drive.js";
-import * as list from "./commands/list.js";
-import * as login from "./commands/login.js";
-import * as logs from "./commands/logs.js";
-import * as newMicro from "./commands/new.js";
-import * as projects from "./commands/projects.js";
-import * as releases from "./commands/releases.js";
-import * as runAction from "./commands/run.js";
-import * as server from "./commands/server.js";
-import * as tokens from "./commands/tokens.js";
-import * as update from "./commands/update.js";
-import * as users from "./commands/users.js";
-import * as version from "./commands/version.js";
-import * as visor from "./commands/visor.js";
-import * as watch from "./commands/watch.js";
 import type { CliContext } from "./context.js";
-import { printInstallOutputOnFailure } from "./upload.js";
+import { printInstallOutputOnFailure } from "./install-output.js";
+import { VERSION } from "./version.js";
 
 export type Run = (work: () => Promise<number>) => Promise<void>;
 
-/** Every command registers itself here; each runs through `run`, which turns errors into a message and exit code. */
-const COMMANDS = [
-  login,
-  tokens,
-  users,
-  projects,
-  list,
-  newMicro,
-  deploy,
-  watch,
-  releases,
-  details,
-  domains,
-  logs,
-  update,
-  auth,
-  runAction,
-  cron,
-  visor,
-  base,
-  drive,
-  clone,
-  deleteMicro,
-  server,
-  version,
+interface CommandModule {
+  register(program: Command, ctx: CliContext, run: Run): void;
+}
+
+/**
+ * Every command, by the names it is typed as, in the order help lists them. Each runs through `run`, which turns
+ * errors into a message and exit code. A module is loaded only when one of its names is typed (or for the full
+ * help): what a command needs (archives, schemas, the server's settings) costs start-up time to that command alone.
+ */
+const COMMANDS: readonly (readonly [readonly string[], () => Promise<CommandModule>])[] = [
+  [["login", "logout", "whoami"], () => import("./commands/login.js")],
+  [["tokens"], () => import("./commands/tokens.js")],
+  [["users"], () => import("./commands/users.js")],
+  [["projects"], () => import("./commands/projects.js")],
+  [["list"], () => import("./commands/list.js")],
+  [["new"], () => import("./commands/new.js")],
+  [["deploy"], () => import("./commands/deploy.js")],
+  [["watch"], () => import("./commands/watch.js")],
+  [["releases", "rollback"], () => import("./commands/releases.js")],
+  [["details"], () => import("./commands/details.js")],
+  [["domains"], () => import("./commands/domains.js")],
+  [["logs"], () => import("./commands/logs.js")],
+  [["update"], () => import("./commands/update.js")],
+  [["auth"], () => import("./commands/auth.js")],
+  [["run"], () => import("./commands/run.js")],
+  [["cron"], () => import("./commands/cron.js")],
+  [["visor"], () => import("./commands/visor.js")],
+  [["base"], () => import("./commands/base.js")],
+  [["drive"], () => import("./commands/drive.js")],
+  [["clone", "pull"], () => import("./commands/clone.js")],
+  [["delete"], () => import("./commands/delete.js")],
+  [["server"], () => import("./commands/server.js")],
+  [["version"], () => import("./commands/version.js")],
 ];
 
-/** The whole command tree, for running and for generating docs/cli.md. */
-export function buildProgram(ctx: CliContext, run: Run): Command {
+/**
+ * The command tree, for running and for generating docs/cli.md: with `typed`, only the command of that name when
+ * there is one (anything else, `--help` included, gets every command).
+ */
+export async function buildProgram(ctx: CliContext, run: Run, typed?: string): Promise<Command> {
   const program = new Command("micros")
     .description("Micros: deploy small web apps to your own server")
-    .version(version.VERSION, "-v, --version")
+    .version(VERSION, "-v, --version")
     .exitOverride()
     .configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text) });
-  for (const command of COMMANDS) command.register(program, ctx, run);
+  const one = COMMANDS.find(([names]) => typed !== undefined && names.includes(typed));
+  const modules = await Promise.all((one ? [one] : COMMANDS).map(([, load]) => load()));
+  for (const module of modules) module.register(program, ctx, run);
   return program;
 }
 
@@ -94,7 +85,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       exitCode = fail(err);
     }
   };
-  const program = buildProgram(ctx, run);
+  const program = await buildProgram(ctx, run, argv[0]);
   const ran = program.parseAsync(argv, { from: "user" }).then(
     () => exitCode,
     // Commander's own errors are printed already; an option's parser that refused its value throws ours.

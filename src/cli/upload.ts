@@ -5,7 +5,7 @@ import { MicrosError } from "../shared/errors.js";
 import { formatBytes } from "../shared/format.js";
 import { hashFile } from "../shared/hash.js";
 import type { ApiClient } from "./api-client.js";
-import { type CliContext, print, step } from "./context.js";
+import { type CliContext, step } from "./context.js";
 import { type FolderScan, packFiles, scanFolder } from "./pack.js";
 import { deployProgress } from "./progress.js";
 
@@ -157,13 +157,4 @@ async function upload(
     }[result.release.install] ?? `dependencies installed with ${result.release.install}`;
   step(ctx, `Release v${result.release.version} is live (${install}).`);
   return result;
-}
-
-export function printInstallOutputOnFailure(ctx: CliContext, details: Record<string, unknown> | undefined): void {
-  const output = details?.output;
-  if (typeof output === "string" && output.trim()) {
-    print(ctx, "--- install output ---");
-    print(ctx, output.trimEnd());
-    print(ctx, "----------------------");
-  }
 }

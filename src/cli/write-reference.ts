@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { buildProgram } from "./main.js";
 import { cliReference } from "./reference.js";
 
-const program = buildProgram(
+const program = await buildProgram(
   { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() },
   async () => {},
 );

@@ -8,7 +8,7 @@ import { ROOT } from "../helpers/micros.js";
 
 describe("docs/cli.md", () => {
   it("is what the command definitions generate (run `npm run docs:cli` after changing a command)", async () => {
-    const program = buildProgram(
+    const program = await buildProgram(
       { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: ROOT },
       async () => {},
     );

@@ -154,8 +154,11 @@ describe("server settings", () => {
     ]);
   });
 
-  it("generate the options of `micros server`, each with its variable and default in the help", () => {
-    const program = buildProgram({ stdout: process.stdout, stderr: process.stderr, env: {}, cwd: "/" }, async () => {});
+  it("generate the options of `micros server`, each with its variable and default in the help", async () => {
+    const program = await buildProgram(
+      { stdout: process.stdout, stderr: process.stderr, env: {}, cwd: "/" },
+      async () => {},
+    );
     const server = program.commands.find((command: Command) => command.name() === "server");
     assert.ok(server);
     const options = new Map(server.options.map((option) => [option.long, option]));
