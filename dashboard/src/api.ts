@@ -79,7 +79,8 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   }
   if (!response.ok) {
     const error = errorOf(response.status, parsed);
-    if (error.code === "ERR_UNAUTHORIZED" && path !== "/session") for (const listener of signedOutListeners) listener();
+    // Any 401 (a revoked or expired token, a cleared cookie) ends the session; the sign-in call's own is its answer.
+    if (response.status === 401 && path !== "/session") for (const listener of signedOutListeners) listener();
     throw error;
   }
   return parsed as T;

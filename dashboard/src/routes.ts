@@ -7,6 +7,7 @@ import type { ComponentType } from "preact";
 import { BasePage } from "./pages/base";
 import { DrivePage } from "./pages/drive";
 import { LogsPage } from "./pages/logs";
+import { MicroPage } from "./pages/micro";
 import { MicrosPage } from "./pages/micros";
 import { VisorPage } from "./pages/visor";
 
@@ -22,6 +23,7 @@ export interface PageRoute {
 export const ROUTES: readonly PageRoute[] = [
   { path: "/", page: MicrosPage },
   { path: "/micros", page: MicrosPage },
+  { path: "/micros/:id", page: MicroPage },
   { path: "/micros/:id/logs", page: LogsPage },
   { path: "/micros/:id/visor", page: VisorPage },
   { path: "/projects/:id/base", page: BasePage },
