@@ -110,6 +110,32 @@ export function parseOutcomes(text: string): Map<string, Outcome> {
   return outcomes;
 }
 
+/**
+ * Update's steps, as in the SDK's update.spec (the Python SDK takes the same): `update-user-a` after set, dotted
+ * set, trim, increment(2), append and prepend of single values, then after increment() and lists appended and
+ * prepended.
+ */
+export const UPDATED = {
+  key: "update-user-a",
+  username: "jimmy",
+  profile: { age: 33, active: true, email: "jimmy@deta.sh" },
+  likes: ["anime", "ramen"],
+  dislikes: ["action", "comedy"],
+  purchases: 3,
+};
+export const UPDATED_AGAIN = {
+  ...UPDATED,
+  likes: ["anime", "ramen", "momo"],
+  dislikes: ["romcom", "action", "comedy"],
+  purchases: 4,
+};
+
+/** Paging through items 0 to 99 without 13, seven at a time, passing `last` back: every item once, 15 pages. */
+export const PAGED = {
+  seen: Array.from({ length: 100 }, (_, i) => i).filter((n) => n !== 13),
+  pages: [...Array(14).fill(7), 1],
+};
+
 /** What contract.cjs is given to fetch: the queries and options of FETCH_CASES, without the answers. */
 export const FETCH_INPUTS = FETCH_CASES.map(([query, options]) => [query, options]);
 
@@ -197,22 +223,8 @@ export function sdkContract(outcomes: () => Map<string, Outcome>): void {
   it("updates with set, increment, append, prepend and trim on dotted paths, as Deta's docs show", () => {
     const first = value(outcomes(), "update every operation") as { answer: unknown; item: unknown };
     assert.equal(first.answer, null);
-    assert.deepEqual(first.item, {
-      key: "update-user-a",
-      username: "jimmy",
-      profile: { age: 33, active: true, email: "jimmy@deta.sh" },
-      likes: ["anime", "ramen"],
-      dislikes: ["action", "comedy"],
-      purchases: 3,
-    });
-    assert.deepEqual(value(outcomes(), "update lists and default increment"), {
-      key: "update-user-a",
-      username: "jimmy",
-      profile: { age: 33, active: true, email: "jimmy@deta.sh" },
-      likes: ["anime", "ramen", "momo"],
-      dislikes: ["romcom", "action", "comedy"],
-      purchases: 4,
-    });
+    assert.deepEqual(first.item, UPDATED);
+    assert.deepEqual(value(outcomes(), "update lists and default increment"), UPDATED_AGAIN);
     assert.equal(value(outcomes(), "update negative increment"), -6);
     const ttl = value(outcomes(), "update expireIn") as { expires: number; expected: number };
     assert.ok(Math.abs(ttl.expires - ttl.expected) <= 2);
@@ -252,12 +264,7 @@ export function sdkContract(outcomes: () => Map<string, Outcome>): void {
   });
 
   it("pages through a query with limit and last until last is gone", () => {
-    const { seen, pages } = value(outcomes(), "paging loop") as { seen: number[]; pages: number[] };
-    assert.deepEqual(
-      seen,
-      Array.from({ length: 100 }, (_, i) => i).filter((n) => n !== 13),
-    );
-    assert.deepEqual(pages, [...Array(14).fill(7), 1]);
+    assert.deepEqual(value(outcomes(), "paging loop"), PAGED);
   });
 
   it("puts, gets, lists and deletes Drive files as the Drive suite expects", () => {

@@ -5,13 +5,31 @@ standard library only: it runs next to the app. The runner puts this folder last
 own `deta` wins.
 """
 
+import datetime
 import http.client
+import io
 import json
 import os
-import time
+import ssl
+import threading
+import urllib.error
 import urllib.parse
 
 __all__ = ["Deta", "Base", "Drive", "App", "app"]
+
+
+_tls = None
+_tls_lock = threading.Lock()
+
+
+def _tls_context():
+    """One TLS context for the process: making one reads every CA of the bundle (tens of milliseconds), which
+    every call paid before, and it is safe to share between threads, unlike a connection."""
+    global _tls
+    with _tls_lock:
+        if _tls is None:
+            _tls = ssl.create_default_context()
+        return _tls
 
 
 def _key(project_key=None):
@@ -30,31 +48,32 @@ class _Service:
         self._host = (host or "").strip() or default_host
         self._path = f"/v1/{key.split('_')[0]}/{urllib.parse.quote(name)}"
 
-    def _request(self, method, path, body=None, content_type="application/json"):
-        """(status, parsed JSON or raw bytes); a failure is for the caller to raise."""
+    def _request(self, method, path, body=None, content_type="application/json", raw=False):
+        """(status, parsed JSON or, when `raw` or not JSON, the bytes); a failure is for the caller to raise."""
         if body is not None and not isinstance(body, (bytes, bytearray)):
             body = json.dumps(body).encode()
-        connection = http.client.HTTPSConnection(self._host, timeout=30)
+        connection = http.client.HTTPSConnection(self._host, timeout=30, context=_tls_context())
         try:
             headers = {"X-API-Key": self._key, "Content-Type": content_type}
             connection.request(method, self._path + path, body=body, headers=headers)
             response = connection.getresponse()
-            raw = response.read()
+            data = response.read()
             kind = response.getheader("Content-Type", "")
         finally:
             connection.close()
-        if "json" in kind:
+        if "json" in kind and not raw:
             try:
-                return response.status, json.loads(raw or b"null")
+                return response.status, json.loads(data or b"null")
             except ValueError:
                 pass
-        return response.status, raw
+        return response.status, data
 
-    @staticmethod
-    def _fail(status, body):
+    def _fail(self, status, body, message=None):
+        """Deta's SDK raised urllib.error.HTTPError for every failure but a 404, and apps catch it by its `code`;
+        its message here is Deta's own error rather than the status's bare reason."""
         errors = body.get("errors") if isinstance(body, dict) else None
-        message = errors[0] if errors else f"Something went wrong (HTTP {status})"
-        raise Exception(message)
+        message = message or (errors[0] if errors else http.client.responses.get(status, "Error"))
+        raise urllib.error.HTTPError(f"https://{self._host}{self._path}", status, message, None, None)
 
 
 class _Action:
@@ -69,8 +88,8 @@ class _Util:
     def trim(self):
         return _Action("trim")
 
-    def increment(self, value=1):
-        return _Action("increment", value)
+    def increment(self, value=None):
+        return _Action("increment", value or 1)  # as Deta's: no value (or 0) is 1
 
     def append(self, value):
         return _Action("append", value if isinstance(value, (list, tuple)) else [value])
@@ -101,10 +120,17 @@ def _item(data, key=None, expire_in=None, expire_at=None):
     item = dict(data) if isinstance(data, dict) else {"value": data}
     if key:
         item["key"] = key
-    if expire_in is not None:
-        item["__expires"] = int(time.time()) + expire_in
-    elif expire_at is not None:
-        item["__expires"] = int(expire_at.timestamp() if hasattr(expire_at, "timestamp") else expire_at)
+    # Deta's rules: not both; a datetime counts in whole seconds; nothing at all (or 0) means no expiry.
+    if expire_in and expire_at:
+        raise ValueError("both expire_in and expire_at provided")
+    if expire_in:
+        expire_at = datetime.datetime.now() + datetime.timedelta(seconds=expire_in)
+    if isinstance(expire_at, datetime.datetime):
+        expire_at = expire_at.replace(microsecond=0).timestamp()
+    if expire_at and not isinstance(expire_at, (int, float)):
+        raise TypeError("expire_at must be an int, a float or a datetime")
+    if expire_at:
+        item["__expires"] = int(expire_at)
     return item
 
 
@@ -149,7 +175,7 @@ class _Base(_Service):
         item = _item(data, key, expire_in, expire_at)
         status, body = self._request("POST", "/items", {"item": item})
         if status == 409:
-            raise Exception(f"Item with key '{item.get('key')}' already exists")
+            self._fail(status, body, f"Item with key '{item.get('key')}' already exists")
         if status >= 400:
             self._fail(status, body)
         return body
@@ -165,6 +191,8 @@ class _Base(_Service):
         expiry = _item({}, None, expire_in, expire_at)
         payload["set"].update(expiry)
         status, body = self._request("PATCH", self._key_path(key), payload)
+        if status == 404:
+            raise Exception(f"Key '{key}' not found")  # Deta's SDK raised this one, not an HTTPError
         if status >= 400:
             self._fail(status, body)
 
@@ -180,6 +208,29 @@ class _Base(_Service):
             self._fail(status, body)
         paging = body.get("paging") or {}
         return FetchResponse(paging.get("size", 0), paging.get("last"), body.get("items", []))
+
+
+class DriveStreamingBody:
+    """A downloaded file, read the ways Deta's SDK offered; the bytes are already here."""
+
+    def __init__(self, data):
+        self._stream = io.BytesIO(data)
+
+    @property
+    def closed(self):
+        return self._stream.closed
+
+    def read(self, size=None):
+        return self._stream.read(size)
+
+    def iter_chunks(self, chunk_size=1024):
+        return iter(lambda: self._stream.read(chunk_size), b"")
+
+    def iter_lines(self, chunk_size=1024):
+        return iter(lambda: self._stream.readline(chunk_size), b"")
+
+    def close(self):
+        self._stream.close()
 
 
 class _Drive(_Service):
@@ -221,15 +272,14 @@ class _Drive(_Service):
         return name
 
     def get(self, name):
-        """The file's bytes as a readable object (`.read()`), or None."""
-        import io
-
-        status, body = self._request("GET", f"/files/download?name={urllib.parse.quote(name)}")
+        """The file as Deta's DriveStreamingBody (`read`, `iter_chunks`, `iter_lines`, `close`), or None."""
+        # Raw: a JSON file comes back byte for byte, never parsed and written out again.
+        status, body = self._request("GET", f"/files/download?name={urllib.parse.quote(name)}", raw=True)
         if status == 404:
             return None
         if status >= 400:
             self._fail(status, body)
-        return io.BytesIO(body if isinstance(body, bytes) else json.dumps(body).encode())
+        return DriveStreamingBody(body)
 
     def list(self, limit=1000, prefix=None, last=None):
         query = urllib.parse.urlencode({"limit": limit, "prefix": prefix or "", "last": last or ""})
