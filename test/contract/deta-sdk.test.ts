@@ -1,7 +1,7 @@
 /**
- * The contract: Deta's own JavaScript SDK, unmodified (1.2.0, 2.0.0, and the 0.0.9 of the legacy URL shape), run in
- * a child process against the Base and Drive services over HTTPS, with DETA_BASE_HOST and DETA_DRIVE_HOST pointing
- * at them. The expected values are Deta's documented answers (test/helpers/deta-sdk-contract.ts, which
+ * The contract: Deta's own JavaScript SDK, unmodified (1.2.0, 2.0.0, and the 0.0.9 of the legacy URL shape), and the
+ * platform's built-in `deta` library for Node (built into dist/), run in a child process against the Base and Drive
+ * services over HTTPS, with DETA_BASE_HOST and DETA_DRIVE_HOST pointing at them. The expected values are Deta's documented answers (test/helpers/deta-sdk-contract.ts, which
  * test/e2e/deta-sdk-in-micros.test.ts checks inside a micro too).
  */
 import assert from "node:assert/strict";
@@ -46,13 +46,20 @@ async function runSdk(
   return parseOutcomes(stdout);
 }
 
-for (const sdk of ["deta1", "deta2"]) {
-  describe(`Deta's JavaScript SDK (${sdk === "deta1" ? "1.2.0" : "2.0.0"}) against Base and Drive`, () => {
+// The built-in library stands in for Deta's SDK 1.x in every micro that does not ship its own: the same contract.
+const BUILTIN = join(ROOT, "dist", "runtimes", "node", "deta", "index.cjs");
+
+for (const [sdk, what] of [
+  ["deta1", "Deta's JavaScript SDK (1.2.0)"],
+  ["deta2", "Deta's JavaScript SDK (2.0.0)"],
+  ["builtin", "The built-in deta library for Node"],
+] as const) {
+  describe(`${what} against Base and Drive`, () => {
     let service: DataServiceUnderTest;
     let outcomes: Map<string, Outcome>;
     before(async () => {
       service = await useDataService();
-      outcomes = await runSdk(service, "contract.cjs", sdk);
+      outcomes = await runSdk(service, "contract.cjs", sdk, sdk === "builtin" ? { SDK_PACKAGE: BUILTIN } : {});
     });
 
     sdkContract(() => outcomes);

@@ -72,9 +72,12 @@ interface ExpireOptions {
   expireAt?: Date | number;
 }
 
-function withExpiry(item: Item, options?: ExpireOptions): Item {
-  if (options?.expireIn !== undefined) return { ...item, __expires: Math.floor(Date.now() / 1000) + options.expireIn };
-  if (options?.expireAt !== undefined) {
+function withExpiry(item: Item, options?: ExpireOptions | null): Item {
+  if (options?.expireIn != null && options.expireAt != null) {
+    throw new Error("can't set both expireIn and expireAt options");
+  }
+  if (options?.expireIn != null) return { ...item, __expires: Math.floor(Date.now() / 1000) + options.expireIn };
+  if (options?.expireAt != null) {
     const at = options.expireAt instanceof Date ? options.expireAt.getTime() / 1000 : options.expireAt;
     return { ...item, __expires: Math.floor(at) };
   }
@@ -150,9 +153,10 @@ class Base {
     return answer.body as Item;
   }
 
-  async update(updates: Item, key: string): Promise<null> {
+  async update(updates: Item, key: string, options?: ExpireOptions): Promise<null> {
     const payload = {
-      set: {} as Item,
+      // An expiry is one more value to set, as in Deta's SDK.
+      set: withExpiry({}, options),
       increment: {} as Item,
       append: {} as Item,
       prepend: {} as Item,
@@ -171,9 +175,9 @@ class Base {
   /** One page: `{ items, count, last }`; pass `last` back to get the next one, as Deta's SDK 1.x did. */
   async fetch(
     query: Item | Item[] = [],
-    options: { limit?: number; last?: string; desc?: boolean } = {},
+    options?: { limit?: number; last?: string; desc?: boolean } | null,
   ): Promise<{ items: Item[]; count: number; last?: string }> {
-    const { limit = 1000, last, desc = false } = options;
+    const { limit = 1000, last, desc = false } = options ?? {};
     const body = { query: Array.isArray(query) ? query : [query], limit, last, ...(desc ? { sort: "desc" } : {}) };
     const answer = await this.send("POST", "/query", body);
     if (answer.status >= 400) throw failure(answer);
@@ -240,9 +244,12 @@ class Drive {
     return answer.response.blob();
   }
 
-  async list(options: { prefix?: string; limit?: number; last?: string } = {}): Promise<unknown> {
-    const { prefix = "", limit = 1000, last = "" } = options;
-    const query = new URLSearchParams({ prefix, limit: String(limit), last });
+  /** Names under `prefix`; with `recursive: false`, a folder's files are one name ending in `/`, as on Deta. */
+  async list(
+    options?: { prefix?: string; limit?: number; last?: string; recursive?: boolean } | null,
+  ): Promise<unknown> {
+    const { prefix = "", limit = 1000, last = "", recursive = true } = options ?? {};
+    const query = new URLSearchParams({ prefix, recursive: String(recursive), limit: String(limit), last });
     const answer = await call(`${this.url}/files?${query}`, this.key, "GET");
     if (answer.status >= 400) throw failure(answer);
     return answer.body;
