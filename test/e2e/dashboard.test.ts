@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { MicroView, SessionView } from "../../src/shared/api.js";
 import { type DashboardBrowser, useBrowser } from "../helpers/browser.js";
-import { cli, loggedIn, type MicrosServer, useServer, useTmpDir, writeApp } from "../helpers/micros.js";
+import { cli, loggedIn, type MicrosServer, request, useServer, useTmpDir, writeApp } from "../helpers/micros.js";
 
 /** What a page's own script gets from a call to the API with the browser's cookie. */
 async function fetchFromPage(
@@ -68,8 +68,14 @@ describe("the dashboard", () => {
     await dashboard.page.reload();
     const row = dashboard.page.locator("tr[data-micro=hello]");
     await row.waitFor();
-    const cells = await row.locator("td").allTextContents();
-    assert.deepEqual(cells.slice(0, 5), ["hello", "default", cells[2], "v1", "asleep"]);
+    let cells = await row.locator("td").allTextContents();
+    assert.deepEqual(cells.slice(0, 7), ["hello", "default", cells[2], "v1", "asleep", "0", "0"]);
+    // Its requests of the last hour, from the visor.
+    for (let i = 0; i < 2; i++) assert.equal((await request(server.port, `hello.localhost:${server.port}`)).body, "v1");
+    await dashboard.page.reload();
+    await row.waitFor();
+    cells = await row.locator("td").allTextContents();
+    assert.deepEqual(cells.slice(4, 7), [cells[4], "2", "0"]);
     assert.match(cells[2] ?? "", /^nodejs\d+$/);
     const cookies = await dashboard.context.cookies();
     const session = cookies.find((cookie) => cookie.name === "micros_session");

@@ -4,18 +4,8 @@
  */
 import { after } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
 import { type MicrosServer, useTmpDir } from "./micros.js";
-
-export const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 // As in micros.ts: cleanups run once the whole file is done, even for a browser started in a `before` hook.
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -70,7 +70,7 @@ export function ApiKeysSection(props: { micro: MicroView; onChange: () => void }
                   <span class="grow">
                     <strong>{key.name}</strong> <code>{key.prefix}…</code>{" "}
                     <span class="muted">
-                      {key.description} created {ago(key.createdAt)}
+                      {key.description ? `${key.description} · ` : ""}created {ago(key.createdAt)}
                     </span>
                   </span>
                   <button type="button" class="secondary" disabled={action.busy} onClick={() => remove(key.name)}>

@@ -77,7 +77,7 @@ function Overview(props: { micro: MicroView }) {
         <dt>Release</dt>
         <dd data-testid="release">
           {micro.release
-            ? `v${micro.release.version}, deployed ${ago(micro.release.createdAt)} (${bytes(micro.release.codeBytes)}, ${micro.release.fileCount} files, ${micro.release.install})`
+            ? `v${micro.release.version}, deployed ${ago(micro.release.createdAt)} (${bytes(micro.release.codeBytes)}, ${micro.release.fileCount} file${micro.release.fileCount === 1 ? "" : "s"}, ${micro.release.install})`
             : "none yet: deploy with `micros deploy`"}
         </dd>
         <dt>State</dt>
