@@ -6,12 +6,12 @@ import { ago, bytes } from "../format";
 export function ReleasesSection(props: { micro: MicroView; onChange: () => void }) {
   const { micro } = props;
   // Loaded again whenever the serving release changes (a deploy, a rollback).
-  const [loaded, reload] = useLoad(() => api.releases(micro.id), `${micro.id}:${micro.release?.id}`);
+  // The micro is loaded again first, so the list never marks a release serving before the page's overview does.
+  const [loaded] = useLoad(() => api.releases(micro.id), `${micro.id}:${micro.release?.id}`);
   const action = useAction();
   const rollback = (version: number) =>
     action.run(async () => {
       await api.rollback(micro.id, `v${version}`);
-      reload();
       props.onChange();
     });
   return (
