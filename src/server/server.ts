@@ -175,6 +175,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   scheduler.start();
   started.push(() => scheduler.stop());
   const visor = new RequestLog(store.requests);
+  const clientOf = clientResolver(config.trustProxy);
   const gatewayOptions = {
     micros: store.micros,
     dispatcher,
@@ -184,7 +185,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     access: createAccessCheck(store),
     visor,
     metrics,
-    clientOf: clientResolver(config.trustProxy),
+    clientOf,
   };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
@@ -215,6 +216,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       scheduler,
       visor,
       endpointFor,
+      clientOf,
       customDomains: new CustomDomains(store.domains, config.domain, endpoints, acme),
     },
     logger,

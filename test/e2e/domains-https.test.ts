@@ -245,6 +245,35 @@ describe("custom domains over HTTPS from certificate files, and trusted proxies"
     assert.ok(clients.includes("127.0.0.1"));
   });
 
+  it("the dashboard's cookie is Secure when the client used HTTPS: directly, or as a trusted proxy says", async () => {
+    const cookieFrom = (localAddress: string, headers: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        const body = JSON.stringify({ token: server.token });
+        const req = httpRequest(
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            localAddress,
+            method: "POST",
+            path: "/v1/session",
+            headers: { host: `localhost:${server.port}`, "content-type": "application/json", ...headers },
+          },
+          (res) => {
+            res.resume();
+            resolve(String(res.headers["set-cookie"]));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    assert.match(
+      await cookieFrom("127.0.0.2", { "x-forwarded-proto": "https" }),
+      /HttpOnly; SameSite=Strict.*; Secure$/,
+    );
+    assert.doesNotMatch(await cookieFrom("127.0.0.1", { "x-forwarded-proto": "https" }), /Secure/);
+    assert.doesNotMatch(await cookieFrom("127.0.0.2", {}), /Secure/);
+  });
+
   it("`domains remove` stops serving the micro at the host", async () => {
     const removed = await cli(["domains", "remove", DOMAIN], { cwd: dir, env });
     assert.equal(removed.code, 0, removed.stderr);

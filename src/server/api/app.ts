@@ -94,7 +94,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
     return503OnClosing: false,
   });
   app.decorateRequest("user", undefined);
-  const sessions = new Sessions(ctx.secrets);
+  const sessions = new Sessions(ctx.secrets, ctx.clientOf);
 
   // Code arrives as a gzip'd tar stream; the deployer reads and limits it itself.
   app.addContentTypeParser(["application/gzip", "application/x-gzip"], (_request, payload, done) =>

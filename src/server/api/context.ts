@@ -4,6 +4,7 @@ import { MicrosError } from "../../shared/errors.js";
 import type { Scheduler } from "../cron/scheduler.js";
 import type { DataService } from "../data/data-service.js";
 import type { CustomDomains } from "../domains/custom-domains.js";
+import type { ClientOf } from "../gateway/trusted-proxy.js";
 import type { Dispatcher } from "../instances/dispatcher.js";
 import type { InstanceManager } from "../instances/manager.js";
 import type { LimitPolicy } from "../limits.js";
@@ -37,6 +38,8 @@ export interface ApiContext {
   scheduler: Scheduler;
   visor: RequestLog;
   endpointFor(subdomain: string): string;
+  /** Who sent a request, through trusted proxies: the dashboard's cookie is Secure when the client used HTTPS. */
+  clientOf: ClientOf;
   customDomains: CustomDomains;
 }
 

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { MicrosError } from "../../shared/errors.js";
+import type { ClientOf } from "../gateway/trusted-proxy.js";
 import type { Secrets } from "../secrets.js";
 
 /**
@@ -23,7 +24,11 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{1,200}$/;
 const CSRF_PURPOSE = "dashboard-csrf";
 
 export class Sessions {
-  constructor(private readonly secrets: Secrets) {}
+  constructor(
+    private readonly secrets: Secrets,
+    /** The client's scheme, through trusted proxies: behind one that ends TLS, the cookie must still be Secure. */
+    private readonly clientOf: ClientOf,
+  ) {}
 
   /** The access token in the request's session cookie, if it has one. */
   tokenOf(request: FastifyRequest): string | undefined {
@@ -61,15 +66,15 @@ export class Sessions {
 
   /** Starts a session: HttpOnly so scripts cannot read it, SameSite=Strict so other sites cannot send it. */
   setCookie(request: FastifyRequest, reply: FastifyReply, token: string): void {
-    reply.header("set-cookie", cookie(request, token, COOKIE_MAX_AGE_SECONDS));
+    reply.header("set-cookie", this.cookie(request, token, COOKIE_MAX_AGE_SECONDS));
   }
 
   clearCookie(request: FastifyRequest, reply: FastifyReply): void {
-    reply.header("set-cookie", cookie(request, "", 0));
+    reply.header("set-cookie", this.cookie(request, "", 0));
   }
-}
 
-function cookie(request: FastifyRequest, value: string, maxAge: number): string {
-  const secure = request.protocol === "https" ? "; Secure" : "";
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`;
+  private cookie(request: FastifyRequest, value: string, maxAge: number): string {
+    const secure = this.clientOf(request.raw).proto === "https" ? "; Secure" : "";
+    return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`;
+  }
 }
