@@ -3,18 +3,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { type DashboardBrowser, useBrowser } from "../helpers/browser.js";
-import {
-  api,
-  cli,
-  loggedIn,
-  type MicrosServer,
-  ROOT,
-  request,
-  useServer,
-  useTmpDir,
-  writeApp,
-} from "../helpers/micros.js";
+import { type DashboardBrowser, screenshot, useBrowser } from "../helpers/browser.js";
+import { api, cli, loggedIn, type MicrosServer, request, useServer, useTmpDir, writeApp } from "../helpers/micros.js";
 
 // Prints what follows /print/ (decoded) and answers which request of its instance this is.
 const APP = `let count = 0;
@@ -31,8 +21,6 @@ module.exports = (req, res) => {
 /** Markup a micro may print or store: the dashboard must show it as text and never make elements of it. */
 const SCRIPT = "<script>window.pwned=1</script>";
 const IMG = `<img src=x onerror="window.pwned=1">`;
-
-const SCREENSHOTS = join(ROOT, "docs", "screenshots");
 
 describe("the dashboard's logs, visor, Base and Drive pages", () => {
   let server: MicrosServer;
@@ -102,7 +90,7 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
     await page.getByTestId("replay-status").getByText("Replayed answer: 200").waitFor();
     assert.equal(await page.getByTestId("replay-body").textContent(), "answer 2");
     assert.equal(await page.getByTestId("recorded-body").textContent(), "answer 1");
-    await page.screenshot({ path: join(SCREENSHOTS, "dashboard-visor.png"), fullPage: true });
+    await screenshot(page, "dashboard-visor");
   });
 
   it("follows the logs live, filters them, and shows printed markup as text", async () => {
@@ -118,7 +106,7 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
     const stdout = page.locator("tr[data-source=stdout]", { hasText: "while the page follows" });
     assert.match((await stdout.locator("td").nth(2).textContent()) ?? "", /\S/, "the instance is shown");
 
-    await page.screenshot({ path: join(SCREENSHOTS, "dashboard-logs.png"), fullPage: true });
+    await screenshot(page, "dashboard-logs");
     await page.getByLabel("Filter").fill("while the page");
     await page.getByText(/^following · 1 of \d+ lines$/).waitFor();
     await page.getByLabel("Filter").fill("");
@@ -163,7 +151,7 @@ describe("the dashboard's logs, visor, Base and Drive pages", () => {
       headers: { "x-api-key": projectKey },
     });
     assert.deepEqual(await stored.json(), { key: "ada", name: "Ada Lovelace", age: 37 });
-    await page.screenshot({ path: join(SCREENSHOTS, "dashboard-base.png"), fullPage: true });
+    await screenshot(page, "dashboard-base");
 
     await page.getByRole("button", { name: "Add item" }).click();
     const added = page.getByRole("form", { name: "New item" });

@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { useBrowser } from "../helpers/browser.js";
+import { screenshot, useBrowser } from "../helpers/browser.js";
 import { cli, loggedIn, type MicrosServer, request, useServer, useTmpDir, writeApp } from "../helpers/micros.js";
 
 const app = (version: string) =>
@@ -39,6 +39,7 @@ describe("the dashboard's page of a micro", () => {
     assert.equal(await page.getByTestId("endpoint").textContent(), `http://hello.localhost:${server.port}`);
     assert.match((await page.getByTestId("release").textContent()) ?? "", /^v2, deployed/);
     assert.equal((await hello()).body, "v2 -");
+    await screenshot(page, "dashboard-micro");
   });
 
   it("rolls back to an earlier release with one click", async () => {

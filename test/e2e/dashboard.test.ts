@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { MicroView, SessionView } from "../../src/shared/api.js";
-import { type DashboardBrowser, useBrowser } from "../helpers/browser.js";
+import { type DashboardBrowser, screenshot, useBrowser } from "../helpers/browser.js";
 import { cli, loggedIn, type MicrosServer, request, useServer, useTmpDir, writeApp } from "../helpers/micros.js";
 
 /** What a page's own script gets from a call to the API with the browser's cookie. */
@@ -61,6 +61,9 @@ describe("the dashboard", () => {
   });
 
   it("signs in with a token and lists a micro deployed through the CLI", async () => {
+    await dashboard.page.goto(`${dashboard.url}/`);
+    await dashboard.page.getByLabel("Access token").waitFor();
+    await screenshot(dashboard.page, "dashboard-sign-in");
     await dashboard.signIn();
     await dashboard.page.getByText("No micros yet").waitFor();
     const created = await cli(["new"], { cwd: app, env });
@@ -76,6 +79,7 @@ describe("the dashboard", () => {
     await row.waitFor();
     cells = await row.locator("td").allTextContents();
     assert.deepEqual(cells.slice(4, 7), [cells[4], "2", "0"]);
+    await screenshot(dashboard.page, "dashboard-micros");
     assert.match(cells[2] ?? "", /^nodejs\d+$/);
     const cookies = await dashboard.context.cookies();
     const session = cookies.find((cookie) => cookie.name === "micros_session");

@@ -2,6 +2,7 @@
  * Browser tests of the dashboard: the machine's own headless Chromium (Debian's /usr/bin/chromium, never a
  * download) driven by playwright-core, with an empty profile of its own, closed once the test file is done.
  */
+import { join, resolve } from "node:path";
 import { after } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
@@ -12,6 +13,16 @@ const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
+
+/**
+ * The README's pictures of the dashboard are taken by its browser tests, only when `npm run docs:screenshots` runs
+ * them (MICROS_SCREENSHOTS names the folder): a plain test run leaves the repository as it was.
+ */
+const SCREENSHOTS = process.env.MICROS_SCREENSHOTS;
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOTS) await page.screenshot({ path: join(resolve(SCREENSHOTS), `${name}.png`), fullPage: true });
+}
 
 export interface DashboardBrowser {
   context: BrowserContext;
