@@ -1,6 +1,6 @@
 /**
- * The top of a micro's own pages (logs, visor): where it is, its name, and the tabs to its other pages (the same
- * tabs as the micro's overview page).
+ * The top of a micro's own pages (logs, visor): where it is, its name, and the tabs to its other pages, which the
+ * micro's overview page shows too.
  */
 import type { ComponentChildren } from "preact";
 import { api, type MicroView } from "./api";
@@ -17,7 +17,6 @@ export function MicroPageFrame(props: {
     <Pending loaded={loaded}>
       {(micro) => {
         document.title = `${micro.name} ${props.title} · Micros`;
-        const project = encodeURIComponent(micro.project);
         return (
           <>
             <p class="breadcrumb">
@@ -28,17 +27,26 @@ export function MicroPageFrame(props: {
                 {micro.name}: {props.title}
               </h1>
             </div>
-            <nav class="tabs" aria-label="Micro">
-              <Link href={`/micros/${micro.id}`}>Overview</Link>
-              <Link href={`/micros/${micro.id}/logs`}>Logs</Link>
-              <Link href={`/micros/${micro.id}/visor`}>Visor</Link>
-              <Link href={`/projects/${project}/base`}>Base</Link>
-              <Link href={`/projects/${project}/drive`}>Drive</Link>
-            </nav>
+            <MicroTabs micro={micro} />
             {props.children(micro, reload)}
           </>
         );
       }}
     </Pending>
+  );
+}
+
+/** The micro's other pages: its logs and requests, and its project's data. */
+export function MicroTabs(props: { micro: MicroView }) {
+  const { micro } = props;
+  const project = encodeURIComponent(micro.project);
+  return (
+    <nav class="tabs" aria-label="Micro">
+      <Link href={`/micros/${micro.id}`}>Overview</Link>
+      <Link href={`/micros/${micro.id}/logs`}>Logs</Link>
+      <Link href={`/micros/${micro.id}/visor`}>Visor</Link>
+      <Link href={`/projects/${project}/base`}>Base</Link>
+      <Link href={`/projects/${project}/drive`}>Drive</Link>
+    </nav>
   );
 }

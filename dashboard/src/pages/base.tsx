@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
-import { ErrorNote, Pending, Section, useAction, useLoad } from "../components";
+import { ErrorNote, Pending, useAction } from "../components";
 import { dataApi } from "../data-api";
-import { Link } from "../router";
+import { PageButtons, usePagedLoad } from "../paging";
+import { ProjectDataPage } from "../project-data";
 import type { PageProps } from "../routes";
 
 type Item = Record<string, unknown>;
@@ -10,86 +11,29 @@ type Editing = { mode: "add" } | { mode: "edit"; item: Item };
 /** A project's bases, and one base's items: queried, paged, edited, added and deleted. */
 export function BasePage(props: PageProps) {
   const project = props.params.id ?? "";
-  const [loaded, reload] = useLoad(() => dataApi.bases(project), project);
-  const [chosen, setChosen] = useState<string>();
-  const [typed, setTyped] = useState("");
-  document.title = `${project} Base · Micros`;
   return (
-    <>
-      <p class="breadcrumb">
-        <Link href="/">Micros</Link> / {project}
-      </p>
-      <div class="page-head">
-        <h1>{project}: Base</h1>
-      </div>
-      <nav class="tabs" aria-label="Project">
-        <Link href={`/projects/${encodeURIComponent(project)}/base`}>Base</Link>
-        <Link href={`/projects/${encodeURIComponent(project)}/drive`}>Drive</Link>
-      </nav>
-      <Section title="Bases">
-        <Pending loaded={loaded}>
-          {(bases) => {
-            const current = chosen ?? bases[0]?.name;
-            return (
-              <>
-                {bases.length === 0 && <p class="muted">No base yet: a base is made by its first item.</p>}
-                <div class="inline">
-                  {bases.map((base) => (
-                    <button
-                      key={base.name}
-                      type="button"
-                      class={base.name === current ? "" : "secondary"}
-                      aria-pressed={base.name === current}
-                      onClick={() => setChosen(base.name)}
-                    >
-                      {base.name} ({base.items})
-                    </button>
-                  ))}
-                  <form
-                    class="inline"
-                    onSubmit={(event) => {
-                      event.preventDefault();
-                      if (typed.trim()) setChosen(typed.trim());
-                      setTyped("");
-                    }}
-                  >
-                    <input
-                      aria-label="Base name"
-                      placeholder="another base"
-                      value={typed}
-                      onInput={(event) => setTyped(event.currentTarget.value)}
-                    />
-                    <button type="submit" class="secondary" disabled={!typed.trim()}>
-                      Open
-                    </button>
-                  </form>
-                </div>
-                {current && <BaseItems key={current} project={project} base={current} onChange={reload} />}
-              </>
-            );
-          }}
-        </Pending>
-      </Section>
-    </>
+    <ProjectDataPage
+      project={project}
+      noun="base"
+      load={() => dataApi.bases(project)}
+      empty="No base yet: a base is made by its first item."
+      label={(base) => `${base.name} (${base.items})`}
+    >
+      {(base, reload) => <BaseItems key={base} project={project} base={base} onChange={reload} />}
+    </ProjectDataPage>
   );
 }
 
 function BaseItems(props: { project: string; base: string; onChange: () => void }) {
   const { project, base } = props;
   const [draftQuery, setDraftQuery] = useState("[]");
-  // The query and page that are shown: `pages` holds where each page read so far began.
+  // The query and page that are shown.
   const [query, setQuery] = useState("[]");
-  const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
-  const [generation, setGeneration] = useState(0);
-  const start = pages[pages.length - 1];
-  const [loaded] = useLoad(
-    () => dataApi.items(project, base, query, start),
-    `${query}\u0000${start ?? ""}\u0000${generation}`,
-  );
+  const [loaded, paging] = usePagedLoad((start) => dataApi.items(project, base, query, start), query);
   const [editing, setEditing] = useState<Editing>();
   const action = useAction();
   const changed = () => {
-    setGeneration((n) => n + 1);
+    paging.refresh();
     props.onChange();
   };
   const remove = (key: string) =>
@@ -101,8 +45,8 @@ function BaseItems(props: { project: string; base: string; onChange: () => void 
         onSubmit={(event) => {
           event.preventDefault();
           setQuery(draftQuery.trim() || "[]");
-          setPages([undefined]);
-          setGeneration((n) => n + 1);
+          paging.first();
+          paging.refresh();
         }}
       >
         <input
@@ -169,25 +113,7 @@ function BaseItems(props: { project: string; base: string; onChange: () => void 
                 </tbody>
               </table>
             )}
-            <p class="inline">
-              <button
-                type="button"
-                class="secondary"
-                disabled={pages.length === 1}
-                onClick={() => setPages(pages.slice(0, -1))}
-              >
-                Previous page
-              </button>
-              <button
-                type="button"
-                class="secondary"
-                disabled={page.last === null}
-                onClick={() => page.last !== null && setPages([...pages, page.last])}
-              >
-                Next page
-              </button>
-              <span class="muted">page {pages.length}</span>
-            </p>
+            <PageButtons paging={paging} last={page.last} />
           </>
         )}
       </Pending>

@@ -1,74 +1,24 @@
 import { useState } from "preact/hooks";
-import { ErrorNote, Pending, Section, useAction, useLoad } from "../components";
+import { ErrorNote, Pending, useAction } from "../components";
 import { dataApi } from "../data-api";
 import { bytes } from "../format";
-import { Link } from "../router";
+import { PageButtons, usePagedLoad } from "../paging";
+import { ProjectDataPage } from "../project-data";
 import type { PageProps } from "../routes";
 
 /** A project's drives, and one drive's files: listed by prefix and paged, uploaded, downloaded, deleted. */
 export function DrivePage(props: PageProps) {
   const project = props.params.id ?? "";
-  const [loaded, reload] = useLoad(() => dataApi.drives(project), project);
-  const [chosen, setChosen] = useState<string>();
-  const [typed, setTyped] = useState("");
-  document.title = `${project} Drive · Micros`;
   return (
-    <>
-      <p class="breadcrumb">
-        <Link href="/">Micros</Link> / {project}
-      </p>
-      <div class="page-head">
-        <h1>{project}: Drive</h1>
-      </div>
-      <nav class="tabs" aria-label="Project">
-        <Link href={`/projects/${encodeURIComponent(project)}/base`}>Base</Link>
-        <Link href={`/projects/${encodeURIComponent(project)}/drive`}>Drive</Link>
-      </nav>
-      <Section title="Drives">
-        <Pending loaded={loaded}>
-          {(drives) => {
-            const current = chosen ?? drives[0]?.name;
-            return (
-              <>
-                {drives.length === 0 && <p class="muted">No drive yet: a drive is made by its first file.</p>}
-                <div class="inline">
-                  {drives.map((drive) => (
-                    <button
-                      key={drive.name}
-                      type="button"
-                      class={drive.name === current ? "" : "secondary"}
-                      aria-pressed={drive.name === current}
-                      onClick={() => setChosen(drive.name)}
-                    >
-                      {drive.name} ({drive.files}, {bytes(drive.bytes)})
-                    </button>
-                  ))}
-                  <form
-                    class="inline"
-                    onSubmit={(event) => {
-                      event.preventDefault();
-                      if (typed.trim()) setChosen(typed.trim());
-                      setTyped("");
-                    }}
-                  >
-                    <input
-                      aria-label="Drive name"
-                      placeholder="another drive"
-                      value={typed}
-                      onInput={(event) => setTyped(event.currentTarget.value)}
-                    />
-                    <button type="submit" class="secondary" disabled={!typed.trim()}>
-                      Open
-                    </button>
-                  </form>
-                </div>
-                {current && <DriveFiles key={current} project={project} drive={current} onChange={reload} />}
-              </>
-            );
-          }}
-        </Pending>
-      </Section>
-    </>
+    <ProjectDataPage
+      project={project}
+      noun="drive"
+      load={() => dataApi.drives(project)}
+      empty="No drive yet: a drive is made by its first file."
+      label={(drive) => `${drive.name} (${drive.files}, ${bytes(drive.bytes)})`}
+    >
+      {(drive, reload) => <DriveFiles key={drive} project={project} drive={drive} onChange={reload} />}
+    </ProjectDataPage>
   );
 }
 
@@ -76,18 +26,12 @@ function DriveFiles(props: { project: string; drive: string; onChange: () => voi
   const { project, drive } = props;
   const [draftPrefix, setDraftPrefix] = useState("");
   const [prefix, setPrefix] = useState("");
-  const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
-  const [generation, setGeneration] = useState(0);
-  const start = pages[pages.length - 1];
-  const [loaded] = useLoad(
-    () => dataApi.files(project, drive, prefix, start),
-    `${prefix}\u0000${start ?? ""}\u0000${generation}`,
-  );
+  const [loaded, paging] = usePagedLoad((start) => dataApi.files(project, drive, prefix, start), prefix);
   const [file, setFile] = useState<File>();
   const [name, setName] = useState("");
   const action = useAction();
   const changed = () => {
-    setGeneration((n) => n + 1);
+    paging.refresh();
     props.onChange();
   };
   const upload = (event: Event) => {
@@ -132,7 +76,7 @@ function DriveFiles(props: { project: string; drive: string; onChange: () => voi
         onSubmit={(event) => {
           event.preventDefault();
           setPrefix(draftPrefix);
-          setPages([undefined]);
+          paging.first();
         }}
       >
         <input
@@ -185,25 +129,7 @@ function DriveFiles(props: { project: string; drive: string; onChange: () => voi
                 </tbody>
               </table>
             )}
-            <p class="inline">
-              <button
-                type="button"
-                class="secondary"
-                disabled={pages.length === 1}
-                onClick={() => setPages(pages.slice(0, -1))}
-              >
-                Previous page
-              </button>
-              <button
-                type="button"
-                class="secondary"
-                disabled={page.last === null}
-                onClick={() => page.last !== null && setPages([...pages, page.last])}
-              >
-                Next page
-              </button>
-              <span class="muted">page {pages.length}</span>
-            </p>
+            <PageButtons paging={paging} last={page.last} />
           </>
         )}
       </Pending>

@@ -7,6 +7,7 @@ import { DeleteSection } from "../micro/delete";
 import { EnvSection } from "../micro/env-vars";
 import { LimitsSection } from "../micro/limits";
 import { ReleasesSection } from "../micro/releases";
+import { MicroTabs } from "../micro-head";
 import { Link } from "../router";
 import type { PageProps } from "../routes";
 
@@ -43,21 +44,6 @@ export function MicroPage(props: PageProps) {
         );
       }}
     </Pending>
-  );
-}
-
-/** The micro's other pages: its logs and requests, and its project's data. */
-export function MicroTabs(props: { micro: MicroView }) {
-  const { micro } = props;
-  const project = encodeURIComponent(micro.project);
-  return (
-    <nav class="tabs" aria-label="Micro">
-      <Link href={`/micros/${micro.id}`}>Overview</Link>
-      <Link href={`/micros/${micro.id}/logs`}>Logs</Link>
-      <Link href={`/micros/${micro.id}/visor`}>Visor</Link>
-      <Link href={`/projects/${project}/base`}>Base</Link>
-      <Link href={`/projects/${project}/drive`}>Drive</Link>
-    </nav>
   );
 }
 
