@@ -52,6 +52,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
           print(ctx, `Created the admin access token in ${server.adminTokenFile} (mode 0600).`);
         print(ctx, `Log in with: micros login --host ${host} --token "$(cat ${server.adminTokenFile})"`);
         print(ctx, `Micros answer at http://<name>.${config.domain}:${server.port}/`);
+        print(ctx, `The dashboard is at ${host}/ (sign in with an access token).`);
         if (config.metricsToken) print(ctx, `Metrics at ${host}/metrics, with the metrics token as a Bearer token.`);
         if (server.metricsUrl) print(ctx, `Metrics at ${server.metricsUrl} (no auth).`);
         await new Promise<void>((resolve) => {
