@@ -23,6 +23,15 @@ describe("the README quick start", () => {
     assert.match(server.output(), /Log in with: micros login --host http:\/\/localhost:\d+ --token/);
   });
 
+  it("the server said where its dashboard is, and the dashboard's page is there", async () => {
+    const shown = /The dashboard is at (http:\/\/localhost:\d+)\//.exec(server.output())?.[1];
+    assert.equal(shown, `http://localhost:${server.port}`);
+    const page = await request(server.port, `localhost:${server.port}`, "/");
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers["content-type"]), /^text\/html/);
+    assert.match(page.body, /<title>Micros<\/title>/);
+  });
+
   it("`micros login` checks the token and stores it readable only by the user", async () => {
     const bad = await cli(["login", "--host", `http://localhost:${server.port}`, "--token", "micros_wrong"], {
       cwd: dir,
