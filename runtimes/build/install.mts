@@ -52,6 +52,9 @@ async function installNode(job: InstallJob): Promise<BuildResult> {
     ...nodedir,
     npm_config_cache: join(job.cache, "npm"),
     npm_config_update_notifier: "false",
+    // npm waits 5 minutes on a registry request that stalls before it retries; a build has one deadline for
+    // everything, so a stalled connection gives up after a minute and npm's own retries try again.
+    npm_config_fetch_timeout: "60000",
     NODE_ENV: "production",
   };
   const code = await run(
