@@ -18,15 +18,43 @@ const exists = (path: string) =>
 
 /** Runs a tool with the builder's environment and output; resolves with its exit code. */
 function run(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return runWatched(file, args, cwd, env).then((ran) => ran.code);
+}
+
+/** Bytes of a tool's output kept to look for a transient network failure in: npm prints its code last. */
+const WATCHED_TAIL = 64 * 1024;
+
+/** As `run`, and also resolves with the end of the tool's output, which still goes out as it comes. */
+function runWatched(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; tail: string }> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd, env, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(file, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let tail = "";
+    const forward = (to: NodeJS.WriteStream) => (chunk: Buffer) => {
+      to.write(chunk);
+      tail = (tail + chunk.toString("utf8")).slice(-WATCHED_TAIL);
+    };
+    child.stdout.on("data", forward(process.stdout));
+    child.stderr.on("data", forward(process.stderr));
     child.once("error", (err) => {
       process.stderr.write(`${err.message}\n`);
-      resolve(127);
+      resolve({ code: 127, tail });
     });
-    child.once("close", (code) => resolve(code ?? 1));
+    child.once("close", (code) => resolve({ code: code ?? 1, tail }));
   });
 }
+
+/**
+ * npm's own retries cover a dropped connection but not a failed name lookup (EAI_AGAIN) or a refused one, and then
+ * the whole deploy fails on a moment's trouble between the server and the registry. Those codes, and only those,
+ * run the install again, with what the first attempt fetched already in the cache.
+ */
+const TRANSIENT_NPM_ERROR = /^npm error code (EAI_AGAIN|ECONNRESET|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|EPIPE)$/m;
+const NPM_ATTEMPTS = 3;
 
 function failed(what: string, code: number): BuildResult {
   return {
@@ -57,13 +85,16 @@ async function installNode(job: InstallJob): Promise<BuildResult> {
     npm_config_fetch_timeout: "60000",
     NODE_ENV: "production",
   };
-  const code = await run(
-    process.execPath,
-    [NPM_CLI, locked ? "ci" : "install", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"],
-    job.app,
-    env,
-  );
-  if (code !== 0) return failed(kind, code);
+  const args = [NPM_CLI, locked ? "ci" : "install", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"];
+  let ran = await runWatched(process.execPath, args, job.app, env);
+  for (let attempt = 2; ran.code !== 0 && attempt <= NPM_ATTEMPTS; attempt++) {
+    const transient = TRANSIENT_NPM_ERROR.exec(ran.tail);
+    if (!transient) break;
+    process.stderr.write(`${kind} met ${transient[1]} reaching the registry; trying again (${attempt} of ${NPM_ATTEMPTS}).\n`);
+    await new Promise((resolve) => setTimeout(resolve, 1000 * (attempt - 1)));
+    ran = await runWatched(process.execPath, args, job.app, env);
+  }
+  if (ran.code !== 0) return failed(kind, ran.code);
   if (await exists(join(job.app, "node_modules"))) await buildVendorBundle(job.app);
   return { ok: true, installed: kind };
 }

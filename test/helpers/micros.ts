@@ -30,6 +30,9 @@ export async function useTmpDir(prefix = "micros-test-"): Promise<string> {
   return dir;
 }
 
+/** How long a stopping server may take: it cancels builds and drains instances, which takes seconds, not this. */
+const STOP_MS = 60_000;
+
 export interface MicrosServer {
   port: number;
   dataDir: string;
@@ -73,10 +76,18 @@ export async function useServer(
   });
   const token = (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
   let stopped: Promise<number | null> | undefined;
+  // A server that ignores SIGTERM fails its test and is killed, rather than keeping the test run waiting on it.
   const stop = () => {
     if (!stopped) {
       child.kill("SIGTERM");
-      stopped = exited;
+      let timer: NodeJS.Timeout | undefined;
+      const killed = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(new Error(`server did not stop within ${STOP_MS / 1000} s of SIGTERM, so it was killed:\n${output}`));
+        }, STOP_MS);
+      });
+      stopped = Promise.race([exited, killed]).finally(() => clearTimeout(timer));
     }
     return stopped;
   };
