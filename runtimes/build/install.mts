@@ -90,7 +90,9 @@ async function installNode(job: InstallJob): Promise<BuildResult> {
   for (let attempt = 2; ran.code !== 0 && attempt <= NPM_ATTEMPTS; attempt++) {
     const transient = TRANSIENT_NPM_ERROR.exec(ran.tail);
     if (!transient) break;
-    process.stderr.write(`${kind} met ${transient[1]} reaching the registry; trying again (${attempt} of ${NPM_ATTEMPTS}).\n`);
+    process.stderr.write(
+      `${kind} met ${transient[1]} reaching the registry; trying again (${attempt} of ${NPM_ATTEMPTS}).\n`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1000 * (attempt - 1)));
     ran = await runWatched(process.execPath, args, job.app, env);
   }
