@@ -10,9 +10,9 @@ export const ADMIN_TOKEN_FILE = "admin-token";
  */
 export async function ensureAdmin(store: Store, dataDir: string): Promise<{ file: string; created: boolean }> {
   const file = join(dataDir, ADMIN_TOKEN_FILE);
-  if (store.users.byName("admin")) return { file, created: false };
-  const admin = store.users.create("admin", true);
-  const token = store.users.issueToken(admin.id, "admin-token");
+  if (await store.users.byName("admin")) return { file, created: false };
+  const admin = await store.users.create("admin", true);
+  const token = await store.users.issueToken(admin.id, "admin-token");
   await writeFile(file, `${token}\n`, { mode: 0o600 });
   return { file, created: true };
 }

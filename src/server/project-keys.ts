@@ -24,15 +24,15 @@ export class ProjectKeys {
     private readonly secrets: Secrets,
   ) {}
 
-  keyFor(projectId: string): string {
-    return this.stored(projectId) ?? this.rotate(projectId);
+  async keyFor(projectId: string): Promise<string> {
+    return (await this.stored(projectId)) ?? (await this.rotate(projectId));
   }
 
   /** A new key; the old one stops being handed out, and opens nothing, at once (running instances keep theirs until they restart). */
-  rotate(projectId: string): string {
+  async rotate(projectId: string): Promise<string> {
     // 32 characters of 36: 165 bits.
     const key = `${projectId}_${newId(32)}`;
-    this.projects.setSealedKey(projectId, this.secrets.seal(key));
+    await this.projects.setSealedKey(projectId, this.secrets.seal(key));
     this.opened.set(projectId, key);
     return key;
   }
@@ -46,19 +46,19 @@ export class ProjectKeys {
    * The project a presented key opens, or undefined. The project id is read from the key itself; the rest is
    * compared with the project's key in constant time (as digests, so lengths leak nothing either).
    */
-  projectOf(presented: string): string | undefined {
+  async projectOf(presented: string): Promise<string | undefined> {
     const separator = presented.indexOf("_");
     if (separator <= 0 || presented.length > 256) return undefined;
     const projectId = presented.slice(0, separator);
-    const key = this.stored(projectId);
+    const key = await this.stored(projectId);
     if (key === undefined) return undefined;
     return timingSafeEqual(digest(presented), digest(key)) ? projectId : undefined;
   }
 
-  private stored(projectId: string): string | undefined {
+  private async stored(projectId: string): Promise<string | undefined> {
     const cached = this.opened.get(projectId);
     if (cached !== undefined) return cached;
-    const sealed = this.projects.sealedKey(projectId);
+    const sealed = await this.projects.sealedKey(projectId);
     if (!sealed) return undefined;
     const key = this.secrets.open(sealed);
     this.opened.set(projectId, key);

@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { DataService, type DataServiceOptions } from "../../src/server/data/data-service.js";
 import { ProjectKeys } from "../../src/server/project-keys.js";
 import { Secrets } from "../../src/server/secrets.js";
-import { Store } from "../../src/server/store/store.js";
+import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
 import { useTmpDir } from "./micros.js";
 
 /** Closed once the whole file is done (as micros.ts's cleanups, so a `before` hook may start one). */
@@ -68,11 +68,11 @@ export async function useDataService(
   options: Partial<Omit<DataServiceOptions, "dataDir" | "projectOf">> = {},
 ): Promise<DataServiceUnderTest> {
   const dataDir = await useTmpDir("micros-data-service-");
-  const store = Store.open(join(dataDir, "micros.db"));
+  const store = SqliteStore.open(join(dataDir, "micros.db"));
   const keys = new ProjectKeys(store.projects, await Secrets.load(dataDir));
-  const owner = store.users.create("owner", false);
-  const project = store.projects.create(owner.id, "default");
-  const other = store.projects.create(store.users.create("someone", false).id, "default");
+  const owner = await store.users.create("owner", false);
+  const project = await store.projects.create(owner.id, "default");
+  const other = await store.projects.create((await store.users.create("someone", false)).id, "default");
   const service = await DataService.open({
     dataDir,
     projectOf: (key) => keys.projectOf(key),
@@ -88,7 +88,7 @@ export async function useDataService(
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     service.close();
-    store.close();
+    await store.close();
   });
   const port = (server.address() as AddressInfo).port;
   return {
@@ -99,9 +99,9 @@ export async function useDataService(
     dataDir,
     service,
     projectId: project.id,
-    key: keys.keyFor(project.id),
+    key: await keys.keyFor(project.id),
     otherProjectId: other.id,
-    otherKey: keys.keyFor(other.id),
+    otherKey: await keys.keyFor(other.id),
   };
 }
 
