@@ -33,6 +33,8 @@ interface ValueType<T> {
   read(text: string): unknown;
   /** A value as an operator writes it, for defaults in `--help`. */
   show(value: T): string;
+  /** The given text as a refusal may quote it, for values that can hold a secret (a URL's password). */
+  readonly quote?: (text: string) => string;
 }
 
 function count(min: number, max: number, arg = "<count>"): ValueType<number> {
@@ -173,8 +175,9 @@ function databaseUrl(): ValueType<string> {
         .refine((value) => isPostgresUrl(value) && URL.canParse(value)),
     ]),
     read: (value) => value,
-    // Shown by --help and the start-up log: never the password.
+    // Shown by --help, the start-up line and a refusal: never the password.
     show: (value) => (value ? redactUrl(value) : "sqlite"),
+    quote: redactUrl,
   };
 }
 
@@ -591,7 +594,10 @@ export async function loadServerConfig(sources: SettingSources): Promise<ServerC
     }
     const checked = entry.type.schema.safeParse(entry.type.read(given.text.trim()));
     if (checked.success) values[key] = checked.data;
-    else problems.push(`${given.name} must be ${entry.type.accepts}; got ${quoted(given.text)}.`);
+    else
+      problems.push(
+        `${given.name} must be ${entry.type.accepts}; got ${quoted((entry.type.quote ?? String)(given.text))}.`,
+      );
   }
   if (problems.length > 0) {
     throw new MicrosError("ERR_INVALID_SETTING", problems.join("\n"), { details: { problems } });
