@@ -3,6 +3,7 @@
  * certificate made with the host's openssl, a real store with two projects and their keys, and a request helper
  * that trusts the certificate. Cleanups are registered like every helper's.
  */
+
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:https";
@@ -13,8 +14,8 @@ import { promisify } from "node:util";
 import { DataService, type DataServiceOptions } from "../../src/server/data/data-service.js";
 import { ProjectKeys } from "../../src/server/project-keys.js";
 import { Secrets } from "../../src/server/secrets.js";
-import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
 import { useTmpDir } from "./micros.js";
+import { useStore } from "./store.js";
 
 /** Closed once the whole file is done (as micros.ts's cleanups, so a `before` hook may start one). */
 const closers: (() => Promise<void>)[] = [];
@@ -68,7 +69,7 @@ export async function useDataService(
   options: Partial<Omit<DataServiceOptions, "dataDir" | "projectOf">> = {},
 ): Promise<DataServiceUnderTest> {
   const dataDir = await useTmpDir("micros-data-service-");
-  const store = SqliteStore.open(join(dataDir, "micros.db"));
+  const store = await useStore();
   const keys = new ProjectKeys(store.projects, await Secrets.load(dataDir));
   const owner = await store.users.create("owner", false);
   const project = await store.projects.create(owner.id, "default");
@@ -88,7 +89,6 @@ export async function useDataService(
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     service.close();
-    await store.close();
   });
   const port = (server.address() as AddressInfo).port;
   return {

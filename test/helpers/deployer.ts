@@ -3,6 +3,7 @@
  * sandbox runs, without root), and archives written block by block, so they can hold what no well-behaved packer
  * writes. Each helper registers its own cleanup.
  */
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ import { Deployer, type DeployResult } from "../../src/server/releases/deployer.
 import { nodeRuntime } from "../../src/server/runtimes/node-runtime.js";
 import { RuntimeRegistry } from "../../src/server/runtimes/registry.js";
 import type { Micro } from "../../src/server/store/micros.js";
-import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
+import { useStore } from "./store.js";
 
 export interface TarEntry {
   path: string;
@@ -61,8 +62,7 @@ export async function useTmp(prefix: string): Promise<string> {
 /** A deployer over a fresh data dir, with one user, project and micro; `retired` counts instance retirements. */
 export async function useDeployer() {
   const dataDir = await useTmp("micros-deployer-");
-  const store = SqliteStore.open(join(dataDir, "micros.db"));
-  after(() => store.close());
+  const store = await useStore();
   const user = await store.users.create("ada", true);
   const project = await store.projects.create(user.id, "default");
   const runtimes = new RuntimeRegistry([nodeRuntime()]);

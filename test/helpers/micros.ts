@@ -25,6 +25,11 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
+/** Runs `cleanup` once the test file is done, after the cleanups registered later (they run in reverse). */
+export function onCleanup(cleanup: () => Promise<unknown>): void {
+  cleanups.push(cleanup);
+}
+
 export async function useTmpDir(prefix = "micros-test-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
+import { describe, it } from "node:test";
+import { useStore } from "../helpers/store.js";
 
 // The gateway's lookup by subdomain is kept between requests: every change to a micro must show at once.
 describe("looking a micro up by subdomain", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "micros-lookup-"));
-  after(() => rm(dir, { recursive: true, force: true }));
-  const store = SqliteStore.open(join(dir, "micros.db"));
-  after(() => store.close());
+  const store = await useStore();
   const owner = await store.users.create("owner", false);
   const project = await store.projects.create(owner.id, "default");
   const micro = await store.micros.create({ projectId: project.id, name: "kept", runtime: "nodejs20" });

@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ProjectKeys } from "../../src/server/project-keys.js";
 import { Secrets } from "../../src/server/secrets.js";
-import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
 import { useTmpDir } from "../helpers/micros.js";
+import { useStore } from "../helpers/store.js";
 
 describe("project keys", () => {
   it("have exactly one _, as Deta's Go SDK requires, and open their own project only", async () => {
     const dir = await useTmpDir();
-    const store = SqliteStore.open(join(dir, "micros.db"));
+    const store = await useStore();
     const keys = new ProjectKeys(store.projects, await Secrets.load(dir));
     const owner = await store.users.create("owner", false);
     const [a, b] = [await store.projects.create(owner.id, "a"), await store.projects.create(owner.id, "b")];
@@ -30,6 +29,5 @@ describe("project keys", () => {
       await new ProjectKeys(store.projects, await Secrets.load(dir)).projectOf(await keys.keyFor(a.id)),
       a.id,
     );
-    await store.close();
   });
 });

@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Scheduler } from "../../src/server/cron/scheduler.js";
 import { LogSink } from "../../src/server/logs/log-sink.js";
-import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
+import { useStore } from "../helpers/store.js";
 
 describe("the cron scheduler", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "micros-scheduler-"));
-  after(() => rm(dir, { recursive: true, force: true }));
-  const store = SqliteStore.open(join(dir, "micros.db"));
+  const store = await useStore();
   const owner = await store.users.create("owner", false);
   const project = await store.projects.create(owner.id, "default");
   const micro = await store.micros.create({ projectId: project.id, name: "ticker", runtime: "nodejs20" });

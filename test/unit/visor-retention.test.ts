@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { RequestRecord } from "../../src/server/store/requests.js";
-import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
 import { RequestLog, VISOR_KEEP, VISOR_MAX_AGE_MS } from "../../src/server/visor/request-log.js";
+import { useStore } from "../helpers/store.js";
 
 describe("visor retention", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "micros-visor-"));
-  after(() => rm(dir, { recursive: true, force: true }));
-  const store = SqliteStore.open(join(dir, "micros.db"));
+  const store = await useStore();
   const owner = await store.users.create("owner", false);
   const project = await store.projects.create(owner.id, "default");
   const micro = await store.micros.create({ projectId: project.id, name: "busy", runtime: "nodejs20" });
