@@ -18,6 +18,8 @@ import type { Projects } from "./store/projects.js";
 export class ProjectKeys {
   /** Keys as opened, by project: opening one costs a decryption, and the data services check a key per request. */
   private readonly opened = new Map<string, string>();
+  /** The first key of a project being made, so callers that ask at once all get that one. */
+  private readonly making = new Map<string, Promise<string>>();
 
   constructor(
     private readonly projects: Projects,
@@ -25,7 +27,15 @@ export class ProjectKeys {
   ) {}
 
   async keyFor(projectId: string): Promise<string> {
-    return (await this.stored(projectId)) ?? (await this.rotate(projectId));
+    const stored = await this.stored(projectId);
+    if (stored !== undefined) return stored;
+    // Two first uses at once (two instances starting) must get one key, not two of which the later replaces the other.
+    let making = this.making.get(projectId);
+    if (!making) {
+      making = this.rotate(projectId).finally(() => this.making.delete(projectId));
+      this.making.set(projectId, making);
+    }
+    return making;
   }
 
   /** A new key; the old one stops being handed out, and opens nothing, at once (running instances keep theirs until they restart). */

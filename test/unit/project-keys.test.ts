@@ -30,4 +30,15 @@ describe("project keys", () => {
       a.id,
     );
   });
+
+  it("are made once when two instances of a new project ask at once, so both get the key that opens", async () => {
+    const dir = await useTmpDir();
+    const store = await useStore();
+    const keys = new ProjectKeys(store.projects, await Secrets.load(dir));
+    const owner = await store.users.create("racer", false);
+    const project = await store.projects.create(owner.id, "default");
+    const [one, two] = await Promise.all([keys.keyFor(project.id), keys.keyFor(project.id)]);
+    assert.equal(one, two);
+    assert.equal(await keys.projectOf(one), project.id);
+  });
 });

@@ -43,7 +43,9 @@ export class WriteBatch<T> {
     if (this.pending.length > 0) {
       const items = this.pending;
       this.pending = [];
-      this.written = this.written.then(() => this.write(items));
+      const write = () => this.write(items);
+      // After the batch before, whether it was written or not: one failure must not stop every later batch.
+      this.written = this.written.then(write, write);
     }
     return this.written;
   }
