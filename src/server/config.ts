@@ -12,6 +12,7 @@ import { z } from "zod";
 import { DEFAULT_CODE_LIMIT_BYTES, LIMIT_BOUNDS } from "../shared/api.js";
 import { parseDuration } from "../shared/duration.js";
 import { MicrosError } from "../shared/errors.js";
+import { isPostgresUrl, redactUrl } from "./store/database-url.js";
 
 const MB = 1024 * 1024;
 const SECOND = 1000;
@@ -32,6 +33,8 @@ interface ValueType<T> {
   read(text: string): unknown;
   /** A value as an operator writes it, for defaults in `--help`. */
   show(value: T): string;
+  /** The given text as a refusal may quote it, for values that can hold a secret (a URL's password). */
+  readonly quote?: (text: string) => string;
 }
 
 function count(min: number, max: number, arg = "<count>"): ValueType<number> {
@@ -159,6 +162,25 @@ function addressList(): ValueType<readonly string[]> {
   };
 }
 
+/** Where the platform's state lives: a PostgreSQL URL, or nothing for SQLite in the data directory. */
+function databaseUrl(): ValueType<string> {
+  return {
+    arg: "<url>",
+    accepts: "a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/micros",
+    schema: z.union([
+      z.literal(""),
+      z
+        .string()
+        .max(4096)
+        .refine((value) => isPostgresUrl(value) && URL.canParse(value)),
+    ]),
+    read: (value) => value,
+    // Shown by --help, the start-up line and a refusal: never the password.
+    show: (value) => (value ? redactUrl(value) : "sqlite"),
+    quote: redactUrl,
+  };
+}
+
 export interface Setting<T> {
   /** The flag without `--`; also the setting's key in a config file. */
   readonly flag: string;
@@ -211,6 +233,13 @@ export const SETTINGS = {
     text("<dir>", "a folder's path"),
     ".micros-data",
     "where the database, releases and logs live",
+  ),
+  /** SQLite by default: one server needs no database server beside it. PostgreSQL is for a shared, managed store. */
+  database: setting(
+    "database",
+    databaseUrl(),
+    "",
+    "keep the platform's state in PostgreSQL (postgres://...) instead of SQLite in --data-dir",
   ),
   /** Micros answer at <subdomain>.<domain>; `localhost` resolves to loopback in browsers and curl. */
   domain: setting(
@@ -565,7 +594,10 @@ export async function loadServerConfig(sources: SettingSources): Promise<ServerC
     }
     const checked = entry.type.schema.safeParse(entry.type.read(given.text.trim()));
     if (checked.success) values[key] = checked.data;
-    else problems.push(`${given.name} must be ${entry.type.accepts}; got ${quoted(given.text)}.`);
+    else
+      problems.push(
+        `${given.name} must be ${entry.type.accepts}; got ${quoted((entry.type.quote ?? String)(given.text))}.`,
+      );
   }
   if (problems.length > 0) {
     throw new MicrosError("ERR_INVALID_SETTING", problems.join("\n"), { details: { problems } });

@@ -18,21 +18,31 @@ import type { Projects } from "./store/projects.js";
 export class ProjectKeys {
   /** Keys as opened, by project: opening one costs a decryption, and the data services check a key per request. */
   private readonly opened = new Map<string, string>();
+  /** The first key of a project being made, so callers that ask at once all get that one. */
+  private readonly making = new Map<string, Promise<string>>();
 
   constructor(
     private readonly projects: Projects,
     private readonly secrets: Secrets,
   ) {}
 
-  keyFor(projectId: string): string {
-    return this.stored(projectId) ?? this.rotate(projectId);
+  async keyFor(projectId: string): Promise<string> {
+    const stored = await this.stored(projectId);
+    if (stored !== undefined) return stored;
+    // Two first uses at once (two instances starting) must get one key, not two of which the later replaces the other.
+    let making = this.making.get(projectId);
+    if (!making) {
+      making = this.rotate(projectId).finally(() => this.making.delete(projectId));
+      this.making.set(projectId, making);
+    }
+    return making;
   }
 
   /** A new key; the old one stops being handed out, and opens nothing, at once (running instances keep theirs until they restart). */
-  rotate(projectId: string): string {
+  async rotate(projectId: string): Promise<string> {
     // 32 characters of 36: 165 bits.
     const key = `${projectId}_${newId(32)}`;
-    this.projects.setSealedKey(projectId, this.secrets.seal(key));
+    await this.projects.setSealedKey(projectId, this.secrets.seal(key));
     this.opened.set(projectId, key);
     return key;
   }
@@ -46,19 +56,19 @@ export class ProjectKeys {
    * The project a presented key opens, or undefined. The project id is read from the key itself; the rest is
    * compared with the project's key in constant time (as digests, so lengths leak nothing either).
    */
-  projectOf(presented: string): string | undefined {
+  async projectOf(presented: string): Promise<string | undefined> {
     const separator = presented.indexOf("_");
     if (separator <= 0 || presented.length > 256) return undefined;
     const projectId = presented.slice(0, separator);
-    const key = this.stored(projectId);
+    const key = await this.stored(projectId);
     if (key === undefined) return undefined;
     return timingSafeEqual(digest(presented), digest(key)) ? projectId : undefined;
   }
 
-  private stored(projectId: string): string | undefined {
+  private async stored(projectId: string): Promise<string | undefined> {
     const cached = this.opened.get(projectId);
     if (cached !== undefined) return cached;
-    const sealed = this.projects.sealedKey(projectId);
+    const sealed = await this.projects.sealedKey(projectId);
     if (!sealed) return undefined;
     const key = this.secrets.open(sealed);
     this.opened.set(projectId, key);

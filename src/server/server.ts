@@ -1,6 +1,7 @@
-import type { RequestListener } from "node:http";
-import { join } from "node:path";
+import { type RequestListener, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { destination, pino } from "pino";
+import { toMicrosError } from "../shared/errors.js";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
@@ -13,7 +14,8 @@ import { CustomDomains } from "./domains/custom-domains.js";
 import { Endpoints } from "./domains/endpoints.js";
 import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
-import { routeForHost } from "./gateway/host-routing.js";
+import { type Route, routeForHost } from "./gateway/host-routing.js";
+import { sendError } from "./gateway/proxy.js";
 import { clientResolver } from "./gateway/trusted-proxy.js";
 import { createUpgradeHandler } from "./gateway/upgrade.js";
 import { listenFirst } from "./http-listener.js";
@@ -29,7 +31,7 @@ import { ProjectKeys } from "./project-keys.js";
 import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
 import { Secrets } from "./secrets.js";
-import { Store } from "./store/store.js";
+import { openStore } from "./store/store.js";
 import { openAcme } from "./tls/acme-certificates.js";
 import { listenHttps } from "./tls/https-listener.js";
 import { RequestLog } from "./visor/request-log.js";
@@ -88,7 +90,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     ? await listenForMetrics(metrics, config.metricsListen, logger)
     : undefined;
   if (metricsListener) started.push(() => metricsListener.close());
-  const store = Store.open(join(dataDir, "micros.db"));
+  const store = await openStore({ database: config.database, dataDir });
   started.push(() => store.close());
   const acme = config.acmeEmail
     ? await openAcme(config.acmeDirectory, config.acmeEmail, dataDir, store.domains, logger)
@@ -132,8 +134,8 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     operator: logger,
     releaseDir: (microId, releaseId) => releaseDir(dataDir, microId, releaseId),
     projectKey: (projectId) => projectKeys.keyFor(projectId),
-    userEnv: (microId) =>
-      Object.fromEntries(store.envVars.sealed(microId).map(({ key, value }) => [key, secrets.open(value)])),
+    userEnv: async (microId) =>
+      Object.fromEntries((await store.envVars.sealed(microId)).map(({ key, value }) => [key, secrets.open(value)])),
     idleTimeoutMs: config.idleTimeoutMs,
     startTimeoutMs: config.startTimeoutMs,
     stopGraceMs: config.stopGraceMs,
@@ -228,18 +230,33 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   await api.ready();
   // Only on the platform's host, never a micro's: a micro's own /metrics is the app's.
   const scrape = config.metricsToken ? metricsBehindToken(metrics, config.metricsToken, logger) : undefined;
-  const customDomain = (host: string) => store.domains.subdomainFor(host);
+  /**
+   * Where a request goes, by its Host. Custom domains come from the store (answered from memory until they change);
+   * should it fail, the connection gets a 500 or is closed, and undefined says it has been dealt with.
+   */
+  const routeFor = async (host: string | undefined, to: ServerResponse | Duplex): Promise<Route | undefined> => {
+    try {
+      const customDomains = await store.domains.routes();
+      return routeForHost(host, config.domain, (name) => customDomains.get(name));
+    } catch (err) {
+      logger.error({ err }, "the store failed while routing a request");
+      if (to instanceof ServerResponse) sendError(to, toMicrosError(err));
+      else to.destroy();
+      return undefined;
+    }
+  };
   // HTTP and HTTPS serve the same: the control plane, micros and custom domains alike.
   const serve: typeof listener.serve = (onRequest, onUpgrade) => {
     listener.serve(onRequest, onUpgrade);
     https?.listener.serve(onRequest, onUpgrade);
   };
   serve(
-    (req, res) => {
+    async (req, res) => {
       // ACME's HTTP-01 challenges, on whatever host the CA asks for.
       if (acme?.answerChallenge(req, res)) return;
-      const route = routeForHost(req.headers.host, config.domain, customDomain);
-      if (route.kind === "micro") gateway(req, res, route.subdomain);
+      const route = await routeFor(req.headers.host, res);
+      if (!route) return;
+      if (route.kind === "micro") await gateway(req, res, route.subdomain);
       else if (scrape && isMetricsRequest(req)) scrape(req, res);
       else {
         const mounted = dataRoute(req.url);
@@ -248,9 +265,9 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         else apiHandler(req, res);
       }
     },
-    (req, socket, head) => {
-      const route = routeForHost(req.headers.host, config.domain, customDomain);
-      if (route.kind === "micro") upgrade(req, socket, head, route.subdomain);
+    async (req, socket, head) => {
+      const route = await routeFor(req.headers.host, socket);
+      if (route?.kind === "micro") await upgrade(req, socket, head, route.subdomain);
       else socket.destroy();
     },
   );
@@ -279,10 +296,10 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         await acme?.close();
         await listening;
         await metricsListener?.close();
-        logs.flush();
-        visor.flush();
+        await logs.flush();
+        await visor.flush();
         data.close();
-        store.close();
+        await store.close();
       })();
       return closing;
     },

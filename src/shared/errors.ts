@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   ERR_INVALID_SETTING: { status: 400, kind: "user" },
   ERR_CANNOT_LISTEN: { status: 500, kind: "system" },
   ERR_DATA_DIR_UNUSABLE: { status: 500, kind: "system" },
+  ERR_DATABASE_UNUSABLE: { status: 500, kind: "system" },
   ERR_INTERNAL: { status: 500, kind: "system" },
 } as const satisfies Record<string, CodeInfo>;
 

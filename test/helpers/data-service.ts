@@ -3,6 +3,7 @@
  * certificate made with the host's openssl, a real store with two projects and their keys, and a request helper
  * that trusts the certificate. Cleanups are registered like every helper's.
  */
+
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:https";
@@ -13,8 +14,8 @@ import { promisify } from "node:util";
 import { DataService, type DataServiceOptions } from "../../src/server/data/data-service.js";
 import { ProjectKeys } from "../../src/server/project-keys.js";
 import { Secrets } from "../../src/server/secrets.js";
-import { Store } from "../../src/server/store/store.js";
 import { useTmpDir } from "./micros.js";
+import { useStore } from "./store.js";
 
 /** Closed once the whole file is done (as micros.ts's cleanups, so a `before` hook may start one). */
 const closers: (() => Promise<void>)[] = [];
@@ -68,11 +69,11 @@ export async function useDataService(
   options: Partial<Omit<DataServiceOptions, "dataDir" | "projectOf">> = {},
 ): Promise<DataServiceUnderTest> {
   const dataDir = await useTmpDir("micros-data-service-");
-  const store = Store.open(join(dataDir, "micros.db"));
+  const store = await useStore();
   const keys = new ProjectKeys(store.projects, await Secrets.load(dataDir));
-  const owner = store.users.create("owner", false);
-  const project = store.projects.create(owner.id, "default");
-  const other = store.projects.create(store.users.create("someone", false).id, "default");
+  const owner = await store.users.create("owner", false);
+  const project = await store.projects.create(owner.id, "default");
+  const other = await store.projects.create((await store.users.create("someone", false)).id, "default");
   const service = await DataService.open({
     dataDir,
     projectOf: (key) => keys.projectOf(key),
@@ -88,7 +89,6 @@ export async function useDataService(
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     service.close();
-    store.close();
   });
   const port = (server.address() as AddressInfo).port;
   return {
@@ -99,9 +99,9 @@ export async function useDataService(
     dataDir,
     service,
     projectId: project.id,
-    key: keys.keyFor(project.id),
+    key: await keys.keyFor(project.id),
     otherProjectId: other.id,
-    otherKey: keys.keyFor(other.id),
+    otherKey: await keys.keyFor(other.id),
   };
 }
 

@@ -3,6 +3,7 @@
  * sandbox runs, without root), and archives written block by block, so they can hold what no well-behaved packer
  * writes. Each helper registers its own cleanup.
  */
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ import { Deployer, type DeployResult } from "../../src/server/releases/deployer.
 import { nodeRuntime } from "../../src/server/runtimes/node-runtime.js";
 import { RuntimeRegistry } from "../../src/server/runtimes/registry.js";
 import type { Micro } from "../../src/server/store/micros.js";
-import { Store } from "../../src/server/store/store.js";
+import { useStore } from "./store.js";
 
 export interface TarEntry {
   path: string;
@@ -61,13 +62,16 @@ export async function useTmp(prefix: string): Promise<string> {
 /** A deployer over a fresh data dir, with one user, project and micro; `retired` counts instance retirements. */
 export async function useDeployer() {
   const dataDir = await useTmp("micros-deployer-");
-  const store = Store.open(join(dataDir, "micros.db"));
-  after(() => store.close());
-  const user = store.users.create("ada", true);
-  const project = store.projects.create(user.id, "default");
+  const store = await useStore();
+  const user = await store.users.create("ada", true);
+  const project = await store.projects.create(user.id, "default");
   const runtimes = new RuntimeRegistry([nodeRuntime()]);
-  const created = store.micros.create({ projectId: project.id, name: "hello", runtime: runtimes.ids()[0] as string });
-  const micro = () => store.micros.byId(created.id) as Micro;
+  const created = await store.micros.create({
+    projectId: project.id,
+    name: "hello",
+    runtime: runtimes.ids()[0] as string,
+  });
+  const micro = async () => (await store.micros.byId(created.id)) as Micro;
   let retired = 0;
   const deployer = new Deployer({
     store,
@@ -86,7 +90,7 @@ export async function useDeployer() {
     keepReleases: 5,
   });
   await deployer.cleanup();
-  const deploy = (entries: TarEntry[], options: { fresh?: boolean } = {}): Promise<DeployResult> =>
-    deployer.deploy(micro(), Readable.from([tarball(entries)]), undefined, undefined, options);
+  const deploy = async (entries: TarEntry[], options: { fresh?: boolean } = {}): Promise<DeployResult> =>
+    deployer.deploy(await micro(), Readable.from([tarball(entries)]), undefined, undefined, options);
   return { dataDir, store, userId: user.id, deployer, micro, deploy, retired: () => retired };
 }

@@ -127,12 +127,12 @@ export class FakeExecutor implements Executor {
 export function memoryLogs(): { sink: LogSink; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const store = {
-    append: (batch: Omit<LogLine, "id">[]) => {
+    append: async (batch: Omit<LogLine, "id">[]) => {
       const stored = batch.map((line) => ({ ...line, id: lines.length + 1 }) as LogLine);
       lines.push(...stored);
       return stored;
     },
-    trim() {},
+    async trim() {},
   } as unknown as Logs;
   return { sink: new LogSink(store), lines };
 }
@@ -174,8 +174,8 @@ export async function useFakeInstances(settings: Partial<InstanceManagerOptions>
     logs: logs.sink,
     operator: QUIET,
     releaseDir: () => dir,
-    userEnv: () => ({}),
-    projectKey: () => "key",
+    userEnv: async () => ({}),
+    projectKey: async () => "key",
     idleTimeoutMs: 60_000,
     startTimeoutMs: 5_000,
     stopGraceMs: 1_000,
@@ -189,8 +189,8 @@ export async function useFakeInstances(settings: Partial<InstanceManagerOptions>
     await manager.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const platformLines = () => {
-    logs.sink.flush();
+  const platformLines = async () => {
+    await logs.sink.flush();
     return logs.lines.filter((line) => line.source === "platform").map((line) => line.message);
   };
   return { executor, manager, logs, platformLines, dir };

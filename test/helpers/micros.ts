@@ -9,6 +9,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after } from "node:test";
+import { createTestDatabase, TEST_DATABASE_URL } from "./postgres.js";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "bin", "micros.js");
@@ -23,6 +24,11 @@ const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
+
+/** Runs `cleanup` once the test file is done, after the cleanups registered later (they run in reverse). */
+export function onCleanup(cleanup: () => Promise<unknown>): void {
+  cleanups.push(cleanup);
+}
 
 export async function useTmpDir(prefix = "micros-test-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -43,13 +49,31 @@ export interface MicrosServer {
   stop(): Promise<number | null>;
 }
 
+/** Each data dir's PostgreSQL database, when the tests run on PostgreSQL: a restarted server finds its state. */
+const databases = new Map<string, string>();
+
+/** `--database` for a server on this data dir: none (SQLite) unless MICROS_TEST_DATABASE_URL asks for PostgreSQL. */
+async function databaseFlags(dataDir: string, flags: string[]): Promise<string[]> {
+  if (!TEST_DATABASE_URL || flags.includes("--database")) return [];
+  let url = databases.get(dataDir);
+  if (!url) {
+    const database = await createTestDatabase();
+    // Registered before the server's stop, so it runs after it (cleanups run in reverse).
+    cleanups.push(() => database.drop());
+    url = database.url;
+    databases.set(dataDir, url);
+  }
+  return ["--database", url];
+}
+
 export async function useServer(
   flags: string[] = [],
   env: NodeJS.ProcessEnv = {},
   existingDataDir?: string,
 ): Promise<MicrosServer> {
   const dataDir = existingDataDir ?? (await useTmpDir("micros-data-"));
-  const child = spawn(process.execPath, [BIN, "server", "--port", "0", "--data-dir", dataDir, ...flags], {
+  const database = await databaseFlags(dataDir, flags);
+  const child = spawn(process.execPath, [BIN, "server", "--port", "0", "--data-dir", dataDir, ...database, ...flags], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });

@@ -21,8 +21,8 @@ describe("deploying through builds", () => {
   it("makes the release live with the platform's permissions, and retires the old instances", async () => {
     const { dataDir, micro, deploy, retired } = await useDeployer();
     const { release } = await deploy(APP);
-    assert.equal(micro().currentReleaseId, release.id);
-    const dir = releaseDir(dataDir, micro().id, release.id);
+    assert.equal((await micro()).currentReleaseId, release.id);
+    const dir = releaseDir(dataDir, (await micro()).id, release.id);
     assert.equal(await readFile(join(dir, "lib", "util.js"), "utf8"), "exports.x = 1;");
     assert.equal((await lstat(join(dir, "index.js"))).mode & 0o7777, 0o755, "no set-id bits");
     assert.equal((await lstat(join(dataDir, "releases"))).mode & 0o777, 0o700, "closed to other users");
@@ -36,7 +36,7 @@ describe("deploying through builds", () => {
       { path: "index.js", content: "module.exports = (q, s) => s.end('v2');" },
       { path: ".micros-changes.json", content: JSON.stringify({ base: first.release.id, deleted: [] }) },
     ]);
-    const dir = releaseDir(dataDir, micro().id, release.id);
+    const dir = releaseDir(dataDir, (await micro()).id, release.id);
     assert.equal(await readFile(join(dir, "lib", "util.js"), "utf8"), "exports.x = 1;");
     assert.match(await readFile(join(dir, "index.js"), "utf8"), /v2/);
     await assert.rejects(lstat(join(dir, ".micros-changes.json")));
@@ -56,9 +56,11 @@ describe("deploying through builds", () => {
     assert.ok(error instanceof MicrosError);
     assert.equal(error.code, "ERR_BAD_ARCHIVE");
     assert.ok(!error.message.includes(dataDir), "no host path in the answer");
-    assert.equal(micro().currentReleaseId, good.release.id);
+    assert.equal((await micro()).currentReleaseId, good.release.id);
     assert.deepEqual(
-      (await readdir(join(dataDir, "releases", micro().id))).filter((name) => !name.startsWith(good.release.id)),
+      (await readdir(join(dataDir, "releases", (await micro()).id))).filter(
+        (name) => !name.startsWith(good.release.id),
+      ),
       [],
     );
     assert.deepEqual(await readdir(join(dataDir, "run", "builds")), [], "the build's folder is gone");
@@ -79,7 +81,7 @@ describe("deploying through builds", () => {
     const sleeper = "61.25";
     const pending = deployer
       .deploy(
-        micro(),
+        await micro(),
         Readable.from([
           tarball([
             { path: "index.js", content: "module.exports = (q, s) => s.end('hi');" },
@@ -99,10 +101,10 @@ describe("deploying through builds", () => {
     const error = await pending;
     assert.equal((error as MicrosError).code, "ERR_SHUTTING_DOWN");
     assert.equal(sleeping(), false, "the install script was ended");
-    assert.equal(micro().currentReleaseId, null);
+    assert.equal((await micro()).currentReleaseId, null);
     assert.deepEqual(await readdir(join(dataDir, "run", "builds")), []);
     assert.deepEqual(
-      (await readdir(join(dataDir, "releases", micro().id)).catch(() => [])).filter((name) =>
+      (await readdir(join(dataDir, "releases", (await micro()).id)).catch(() => [])).filter((name) =>
         name.endsWith(".building"),
       ),
       [],
@@ -130,7 +132,12 @@ describe("a local package the dependency files install from", () => {
     const changed = await deploy(changes(unchanged.release.id, app("two").slice(3)));
     assert.notEqual(changed.release.install, "reused");
     // The bundle of dependencies, when one was made, is made again from the new files.
-    const bundle = join(releaseDir(dataDir, micro().id, changed.release.id), "node_modules", ".micros", "vendor.cjs");
+    const bundle = join(
+      releaseDir(dataDir, (await micro()).id, changed.release.id),
+      "node_modules",
+      ".micros",
+      "vendor.cjs",
+    );
     const bundled = await readFile(bundle, "utf8").catch(() => "");
     assert.ok(!bundled.includes('"one"'), "nothing of the old package");
   });

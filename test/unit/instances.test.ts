@@ -29,12 +29,12 @@ async function useGateway(settings: Partial<InstanceManagerOptions> = {}, access
   const fake = await useFakeInstances(settings);
   const dispatcher = new Dispatcher(fake.manager);
   const options: GatewayOptions = {
-    micros: { bySubdomain: () => MICRO } as unknown as Micros,
+    micros: { bySubdomain: async () => MICRO } as unknown as Micros,
     dispatcher,
     logs: fake.logs.sink,
     operator: QUIET,
     limits: FAKE_LIMITS,
-    access: access ?? (() => ({ allowed: true, platformHeaders: [] })),
+    access: access ?? (async () => ({ allowed: true, platformHeaders: [] })),
     visor: { record() {} } as unknown as RequestLog,
     clientOf: clientResolver([]),
   };
@@ -91,7 +91,7 @@ describe("the instance boundary, on fake instances", () => {
     await until("the instance to start", () => instances()[0]?.state === "ready");
     assert.equal(instances()[0]?.inFlight, 0, "nothing holds the instance");
     await until("the instance to sleep", () => instances().length === 0);
-    assert.ok(platformLines().some((line) => /going to sleep after being idle/.test(line)));
+    assert.ok((await platformLines()).some((line) => /going to sleep after being idle/.test(line)));
   });
 
   it("a WebSocket client that gives up during a cold start lets go too", async () => {
@@ -140,7 +140,7 @@ describe("the instance boundary, on fake instances", () => {
     assert.equal(res.status, 504);
     assert.match(JSON.parse(res.body).error.message, /longer than its 2 s limit to answer GET \/slow.*raise the limit/);
     assert.equal(instances()[0]?.inFlight, 0);
-    assert.ok(platformLines().some((line) => /request GET \/slow timed out after 2 s/.test(line)));
+    assert.ok((await platformLines()).some((line) => /request GET \/slow timed out after 2 s/.test(line)));
   });
 
   it("a redeploy drains: in-flight requests finish on the old instance, new ones start the new release", async () => {
@@ -252,7 +252,7 @@ describe("the instance boundary, on fake instances", () => {
       assert.equal(error.code, "ERR_INSTANCE_PROTOCOL");
       assert.match(error.message, /sent an invalid control message/);
     }
-    assert.ok(platformLines().some((line) => /failed to start: .*invalid control message/.test(line)));
+    assert.ok((await platformLines()).some((line) => /failed to start: .*invalid control message/.test(line)));
   });
 
   it("a control message after ready stops the instance; its in-flight request is told why", async () => {
@@ -269,7 +269,7 @@ describe("the instance boundary, on fake instances", () => {
       /sent an invalid control message \(an unexpected "ready" message\)/,
     );
     await until("the instance to be gone", () => instances().length === 0);
-    assert.ok(platformLines().some((line) => line.includes(`instance ${id} sent an invalid control message`)));
+    assert.ok((await platformLines()).some((line) => line.includes(`instance ${id} sent an invalid control message`)));
   });
 
   it("an app's output is cut into bounded lines, and a line over the limit says so", async () => {
@@ -278,7 +278,7 @@ describe("the instance boundary, on fake instances", () => {
     const fake = executor.instances.get(instances()[0]?.id as string);
     fake?.stdout.write(`${"y".repeat(20_000)}\nshort line\n`);
     await sleep(20);
-    logs.sink.flush();
+    await logs.sink.flush();
     const printed = logs.lines.filter((line) => line.source === "stdout").map((line) => line.message);
     assert.equal(printed.length, 2);
     assert.match(printed[0] as string, /^y{16384}… \[line cut: longer than 16 KiB\]$/);
@@ -286,7 +286,7 @@ describe("the instance boundary, on fake instances", () => {
   });
 
   it("the platform's credentials never reach the app; the client's own headers do", async () => {
-    const { executor, port } = await useGateway({}, () => ({
+    const { executor, port } = await useGateway({}, async () => ({
       allowed: true,
       platformHeaders: ["authorization", "x-api-key"],
     }));

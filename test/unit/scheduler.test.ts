@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Scheduler } from "../../src/server/cron/scheduler.js";
 import { LogSink } from "../../src/server/logs/log-sink.js";
-import { Store } from "../../src/server/store/store.js";
+import { useStore } from "../helpers/store.js";
 
 describe("the cron scheduler", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "micros-scheduler-"));
-  after(() => rm(dir, { recursive: true, force: true }));
-  const store = Store.open(join(dir, "micros.db"));
-  const owner = store.users.create("owner", false);
-  const project = store.projects.create(owner.id, "default");
-  const micro = store.micros.create({ projectId: project.id, name: "ticker", runtime: "nodejs20" });
+  const store = await useStore();
+  const owner = await store.users.create("owner", false);
+  const project = await store.projects.create(owner.id, "default");
+  const micro = await store.micros.create({ projectId: project.id, name: "ticker", runtime: "nodejs20" });
   const logs = new LogSink(store.logs);
   let now = Date.parse("2026-11-23T07:00:00Z");
   const fired: number[] = [];
@@ -27,13 +22,13 @@ describe("the cron scheduler", async () => {
   });
 
   it("fires when due, and not before", async () => {
-    store.schedules.set(micro.id, "5 minutes", now + 5 * 60_000);
+    await store.schedules.set(micro.id, "5 minutes", now + 5 * 60_000);
     await scheduler.tick();
     assert.deepEqual(fired, []);
     now += 5 * 60_000;
     await scheduler.tick();
     assert.deepEqual(fired, [now]);
-    assert.equal(store.schedules.get(micro.id)?.nextRunAt, now + 5 * 60_000);
+    assert.equal((await store.schedules.get(micro.id))?.nextRunAt, now + 5 * 60_000);
   });
 
   it("after a long outage, fires once and goes on from the present", async () => {
@@ -42,12 +37,12 @@ describe("the cron scheduler", async () => {
     await scheduler.tick();
     await scheduler.tick();
     assert.equal(fired.length, 1, "one catch-up run, not 36");
-    assert.equal(store.schedules.get(micro.id)?.nextRunAt, now + 5 * 60_000);
+    assert.equal((await store.schedules.get(micro.id))?.nextRunAt, now + 5 * 60_000);
   });
 
-  it("logs each run with its outcome", () => {
-    logs.flush();
-    const lines = store.logs.list(micro.id, { limit: 100 }).map((line) => line.message);
+  it("logs each run with its outcome", async () => {
+    await logs.flush();
+    const lines = (await store.logs.list(micro.id, { limit: 100 })).map((line) => line.message);
     assert.ok(lines.includes('cron run started (schedule "5 minutes")'));
     assert.ok(lines.some((line) => /^cron run finished in \d+ ms$/.test(line)));
   });

@@ -39,6 +39,26 @@ async function configFile(settings: unknown): Promise<string> {
 }
 
 describe("server settings", () => {
+  it("take a PostgreSQL URL as --database, from a flag, MICROS_DATABASE or the file; SQLite when none", async () => {
+    assert.equal((await load({})).database, "");
+    const url = "postgres://micros:secret@127.0.0.1:5432/micros";
+    assert.equal((await load({ flags: { database: url } })).database, url);
+    assert.equal(
+      (await load({ env: { MICROS_DATABASE: url.replace("postgres:", "postgresql:") } })).database,
+      url.replace("postgres:", "postgresql:"),
+    );
+    const file = join(await useTmpDir(), "micros.json");
+    await writeFile(file, JSON.stringify({ database: url }));
+    assert.equal((await load({ configFile: file })).database, url);
+  });
+
+  it("refuse a --database that is not PostgreSQL without showing its password", async () => {
+    const lines = await refused({ flags: { database: "mysql://admin:hunter2@db.example.com/micros" } });
+    assert.deepEqual(lines, [
+      '--database must be a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/micros; got "mysql://admin:***@db.example.com/micros".',
+    ]);
+  });
+
   it("are the defaults when nothing sets them, the same as the schema's", async () => {
     const config = await load({});
     assert.deepEqual({ ...config }, serverConfigSchema.parse({}));

@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { RequestRecord } from "../../src/server/store/requests.js";
-import { Store } from "../../src/server/store/store.js";
 import { RequestLog, VISOR_KEEP, VISOR_MAX_AGE_MS } from "../../src/server/visor/request-log.js";
+import { useStore } from "../helpers/store.js";
 
 describe("visor retention", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "micros-visor-"));
-  after(() => rm(dir, { recursive: true, force: true }));
-  const store = Store.open(join(dir, "micros.db"));
-  const owner = store.users.create("owner", false);
-  const project = store.projects.create(owner.id, "default");
-  const micro = store.micros.create({ projectId: project.id, name: "busy", runtime: "nodejs20" });
+  const store = await useStore();
+  const owner = await store.users.create("owner", false);
+  const project = await store.projects.create(owner.id, "default");
+  const micro = await store.micros.create({ projectId: project.id, name: "busy", runtime: "nodejs20" });
   let now = Date.parse("2026-11-23T07:00:00Z");
   const log = new RequestLog(store.requests, () => now);
   const record = (ts: number, path: string): RequestRecord => ({
@@ -33,25 +28,25 @@ describe("visor retention", async () => {
     responseBody: null,
   });
 
-  it("keeps at most the newest requests of a micro, and none older than the age limit", () => {
+  it("keeps at most the newest requests of a micro, and none older than the age limit", async () => {
     for (let i = 0; i < VISOR_KEEP + 50; i++) log.record(record(now - VISOR_MAX_AGE_MS - 1, `/old/${i}`));
-    log.flush();
+    await log.flush();
     now += 1;
     for (let i = 0; i < 10; i++) log.record(record(now, `/new/${i}`));
-    log.flush();
-    log.trim(micro.id);
-    const kept = store.requests.list(micro.id, 10_000);
+    await log.flush();
+    await log.trim(micro.id);
+    const kept = await store.requests.list(micro.id, 10_000);
     assert.deepEqual(
       kept.map((request) => request.path),
       Array.from({ length: 10 }, (_, i) => `/new/${i}`),
     );
   });
 
-  it("trims by count when requests are recent", () => {
+  it("trims by count when requests are recent", async () => {
     for (let i = 0; i < VISOR_KEEP + 20; i++) log.record(record(now, `/recent/${i}`));
-    log.flush();
-    log.trim(micro.id);
-    const kept = store.requests.list(micro.id, 10_000);
+    await log.flush();
+    await log.trim(micro.id);
+    const kept = await store.requests.list(micro.id, 10_000);
     assert.equal(kept.length, VISOR_KEEP);
     assert.equal(kept.at(-1)?.path, `/recent/${VISOR_KEEP + 19}`);
   });

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { loadServerConfig, type SettingKey, settingList } from "../../server/config.js";
+import { redactUrl } from "../../server/store/database-url.js";
 import { type CliContext, print } from "../context.js";
 
 const DESCRIPTION =
@@ -40,6 +41,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         const server = await startServer(config);
         const host = `http://localhost:${server.port}`;
         print(ctx, `Micros is listening on ${server.url} (data in ${server.dataDir}).`);
+        if (config.database) print(ctx, `Platform state is kept in PostgreSQL at ${redactUrl(config.database)}.`);
         if (server.httpsUrl) print(ctx, `HTTPS is served on ${server.httpsUrl}.`);
         if (server.executor === "process") {
           ctx.stderr.write(

@@ -115,9 +115,9 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
     const bearer = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
     // Without the header, the dashboard's session cookie carries the token (dashboard/session.ts).
     const token = bearer ?? sessions.tokenOf(request);
-    request.user = token ? ctx.store.users.byToken(token) : undefined;
+    request.user = token ? await ctx.store.users.byToken(token) : undefined;
     if (!request.user) {
-      if (token) throw tokenRefusal(ctx.store.users, token);
+      if (token) throw await tokenRefusal(ctx.store.users, token);
       throw new MicrosError(
         "ERR_UNAUTHORIZED",
         "No access token was sent. Log in with `micros login` or set MICROS_ACCESS_TOKEN.",

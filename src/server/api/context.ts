@@ -50,9 +50,9 @@ export function currentUser(request: FastifyRequest): User {
 }
 
 /** The micro with this id, when the caller owns it. */
-export function ownedMicro(ctx: ApiContext, request: FastifyRequest, id: string): Micro {
+export async function ownedMicro(ctx: ApiContext, request: FastifyRequest, id: string): Promise<Micro> {
   const user = currentUser(request);
-  const micro = ctx.store.micros.byId(id);
+  const micro = await ctx.store.micros.byId(id);
   if (!micro) {
     throw new MicrosError(
       "ERR_MICRO_NOT_FOUND",
@@ -62,27 +62,36 @@ export function ownedMicro(ctx: ApiContext, request: FastifyRequest, id: string)
       },
     );
   }
-  if (ctx.store.projects.byId(micro.projectId)?.ownerId !== user.id) {
+  if ((await ctx.store.projects.byId(micro.projectId))?.ownerId !== user.id) {
     throw new MicrosError("ERR_FORBIDDEN", `The micro ${id} belongs to another user.`);
   }
   return micro;
 }
 
-export function describeMicro(ctx: ApiContext, micro: Micro): MicroView {
-  const project = ctx.store.projects.byId(micro.projectId);
+export async function describeMicro(ctx: ApiContext, micro: Micro): Promise<MicroView> {
+  const project = await ctx.store.projects.byId(micro.projectId);
   if (!project) throw new MicrosError("ERR_INTERNAL", `The micro ${micro.id} has no project.`);
+  // One round of reads at once: against PostgreSQL each is a round trip.
+  const [domains, release, envVars, schedule, releases] = await Promise.all([
+    ctx.customDomains.list(micro),
+    micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,
+    ctx.store.envVars.names(micro.id),
+    ctx.store.schedules.get(micro.id),
+    ctx.store.releases.list(micro.id),
+  ]);
+  const versions = new Map(releases.map((kept) => [kept.id, kept.version]));
   return microView({
     micro,
     project,
     endpoint: ctx.endpointFor(micro.subdomain),
-    domains: ctx.customDomains.list(micro),
+    domains,
     sandbox: ctx.sandbox,
     limits: ctx.limits.effective(micro.limits),
-    release: micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined,
-    envVars: ctx.store.envVars.names(micro.id),
+    release,
+    envVars,
     instances: ctx.instances.list(micro.id),
     startFailures: ctx.instances.startFailures(micro.id),
-    schedule: ctx.store.schedules.get(micro.id),
-    releaseVersion: (releaseId) => ctx.store.releases.byId(releaseId)?.version,
+    schedule,
+    releaseVersion: (releaseId) => versions.get(releaseId),
   });
 }

@@ -5,8 +5,8 @@ import type { Users } from "../store/users.js";
  * Why `Users.byToken` refused a token, in words its holder can act on. Only the message depends on this: the
  * decision was byToken's.
  */
-export function tokenRefusal(users: Users, token: string): MicrosError {
-  const check = users.tokens.check(token);
+export async function tokenRefusal(users: Users, token: string): Promise<MicrosError> {
+  const check = await users.tokens.check(token);
   if (check.state === "expired") {
     return new MicrosError(
       "ERR_TOKEN_EXPIRED",

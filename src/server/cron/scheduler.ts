@@ -49,14 +49,14 @@ export class Scheduler {
   /** Fires every due schedule once; the next run is counted from now, so missed runs collapse into this one. */
   async tick(): Promise<void> {
     const now = this.now();
-    const due = this.options.store.schedules
-      .all()
-      .filter((row) => row.nextRunAt <= now && !this.running.has(row.microId));
+    const due = (await this.options.store.schedules.all()).filter(
+      (row) => row.nextRunAt <= now && !this.running.has(row.microId),
+    );
     await Promise.all(
       due.map(async (row) => {
-        const micro = this.options.store.micros.byId(row.microId);
+        const micro = await this.options.store.micros.byId(row.microId);
         if (!micro) return;
-        this.options.store.schedules.ran(micro.id, now, nextRun(parseSchedule(row.expression), now, now));
+        await this.options.store.schedules.ran(micro.id, now, nextRun(parseSchedule(row.expression), now, now));
         await this.run(micro, row.expression);
       }),
     );
@@ -88,13 +88,28 @@ export class Scheduler {
 
   private arm(): void {
     if (this.stopped) return;
-    const next = this.options.store.schedules.all()[0]?.nextRunAt;
-    const wait = next === undefined ? MAX_SLEEP_MS : Math.max(0, Math.min(next - this.now(), MAX_SLEEP_MS));
-    this.timer = setTimeout(() => {
-      // Runs go on in the background (each held to the micro's timeout); the next due times are already set.
-      void this.tick();
-      this.arm();
-    }, wait);
-    this.timer.unref();
+    void this.nextDue().then((next) => {
+      // The server may have stopped while the store was asked.
+      if (this.stopped) return;
+      const wait = next === undefined ? MAX_SLEEP_MS : Math.max(0, Math.min(next - this.now(), MAX_SLEEP_MS));
+      this.timer = setTimeout(() => {
+        // Runs go on in the background (each held to the micro's timeout); the next due times are already set.
+        this.tick().catch((err: unknown) =>
+          this.options.operator?.warn({ err }, "cron: cannot read or update the schedules"),
+        );
+        this.arm();
+      }, wait);
+      this.timer.unref();
+    });
+  }
+
+  /** When the soonest schedule is due: undefined for none, or while the store cannot say (asked again soon). */
+  private async nextDue(): Promise<number | undefined> {
+    try {
+      return (await this.options.store.schedules.all())[0]?.nextRunAt;
+    } catch (err) {
+      this.options.operator?.warn({ err }, "cron: cannot read the schedules; trying again shortly");
+      return undefined;
+    }
   }
 }

@@ -17,7 +17,7 @@ export function isSessionChange(request: FastifyRequest): boolean {
 export function sessionRoutes(app: FastifyInstance, ctx: ApiContext, sessions: Sessions): void {
   app.post("/session", async (request, res): Promise<SessionView> => {
     const { token } = parse(signInBody, request.body, "sign-in");
-    const user = ctx.store.users.byToken(token);
+    const user = await ctx.store.users.byToken(token);
     if (!user) {
       throw new MicrosError(
         "ERR_UNAUTHORIZED",

@@ -18,7 +18,7 @@ export type DataServiceName = "base" | "drive";
 export interface DataServiceOptions {
   dataDir: string;
   /** The project a presented project key opens (`ProjectKeys.projectOf`). */
-  projectOf(key: string): string | undefined;
+  projectOf(key: string): Promise<string | undefined>;
   /** What each project's drives may hold in all. */
   driveQuotaBytes: number;
   /** Where failures that are not the client's go. */
@@ -131,7 +131,7 @@ export class DataService {
     }
     // The key first: a wrong one learns nothing, not even whether the name is valid.
     const key = req.headers["x-api-key"];
-    if (typeof key !== "string" || this.options.projectOf(key.trim()) !== projectId) throw unauthorized();
+    if (typeof key !== "string" || (await this.options.projectOf(key.trim())) !== projectId) throw unauthorized();
     if (!validName(name)) {
       throw badRequest(
         `${service === "base" ? "Base" : "Drive"} name is not valid: 1-255 characters, no / or control characters`,

@@ -26,7 +26,7 @@ export class CustomDomains {
   ) {}
 
   /** Gives `host` (checked by hostNameSchema) to the micro. */
-  add(micro: Micro, host: string): DomainView {
+  async add(micro: Micro, host: string): Promise<DomainView> {
     if (host === this.platformDomain || host.endsWith(`.${this.platformDomain}`)) {
       throw new MicrosError(
         "ERR_VALIDATION",
@@ -34,13 +34,13 @@ export class CustomDomains {
         { details: { host } },
       );
     }
-    const domain = this.domains.add(micro.id, host);
+    const domain = await this.domains.add(micro.id, host);
     this.certificates?.want(host);
     return this.view(domain);
   }
 
-  remove(micro: Micro, host: string): void {
-    if (!this.domains.remove(micro.id, host)) {
+  async remove(micro: Micro, host: string): Promise<void> {
+    if (!(await this.domains.remove(micro.id, host))) {
       throw new MicrosError("ERR_DOMAIN_NOT_FOUND", `${host} is not a domain of the micro ${micro.name}.`, {
         details: { host },
       });
@@ -48,8 +48,8 @@ export class CustomDomains {
     this.certificates?.forget(host);
   }
 
-  list(micro: Micro): DomainView[] {
-    return this.domains.forMicro(micro.id).map((domain) => this.view(domain));
+  async list(micro: Micro): Promise<DomainView[]> {
+    return (await this.domains.forMicro(micro.id)).map((domain) => this.view(domain));
   }
 
   private view(domain: { host: string; createdAt: number }): DomainView {

@@ -14,7 +14,7 @@ export interface Access {
   platformHeaders: readonly string[];
 }
 
-export type AccessCheck = (micro: Micro, req: IncomingMessage) => Access;
+export type AccessCheck = (micro: Micro, req: IncomingMessage) => Promise<Access>;
 
 const PUBLIC: Access = { allowed: true, platformHeaders: [] };
 
@@ -25,22 +25,22 @@ const PUBLIC: Access = { allowed: true, platformHeaders: [] };
  * is the app's own business.
  */
 export function createAccessCheck(store: Store): AccessCheck {
-  return (micro, req) => {
+  return async (micro, req) => {
     if (!micro.httpAuth) return PUBLIC;
     const platformHeaders: string[] = [];
     let allowed = false;
     const key = req.headers["x-api-key"];
-    if (typeof key === "string" && store.apiKeys.opens(micro.id, key)) {
+    if (typeof key === "string" && (await store.apiKeys.opens(micro.id, key))) {
       allowed = true;
       platformHeaders.push("x-api-key");
     }
     const authorization = req.headers.authorization;
     if (authorization?.startsWith("Bearer ")) {
-      const user = store.users.byToken(authorization.slice("Bearer ".length).trim());
+      const user = await store.users.byToken(authorization.slice("Bearer ".length).trim());
       // Any user's platform token is dropped; only the owner's opens the micro.
       if (user) {
         platformHeaders.push("authorization");
-        if (store.projects.byId(micro.projectId)?.ownerId === user.id) allowed = true;
+        if ((await store.projects.byId(micro.projectId))?.ownerId === user.id) allowed = true;
       }
     }
     return { allowed, platformHeaders };

@@ -18,7 +18,8 @@ import type { ClientOf } from "./trusted-proxy.js";
 /** Refused bodies up to this size are read and dropped, so their senders see the 413. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 
-export type Gateway = (req: IncomingMessage, res: ServerResponse, subdomain: string) => void;
+/** Serves one request; every failure, the store's included, becomes the error response, so it never rejects. */
+export type Gateway = (req: IncomingMessage, res: ServerResponse, subdomain: string) => Promise<void>;
 
 export interface GatewayOptions {
   micros: Micros;
@@ -52,13 +53,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { micros, dispatcher, logs, operator } = options;
   const bodyHint = () => options.limits.hint("requestBodyBytes");
   const timeoutHint = () => options.limits.hint("timeoutMs");
-  return (req, res, subdomain) => {
+  return async (req, res, subdomain) => {
     // First, before anything can wait: the client going away aborts whatever this request is waiting on.
     const client = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished) client.abort(CLIENT_GONE);
     });
-    const micro = micros.bySubdomain(subdomain);
+    // null: the store failed, and the client has been told.
+    const micro = await micros.bySubdomain(subdomain).catch((err: unknown) => failed(res, operator, err));
+    if (micro === null) return;
     if (!micro) {
       sendError(
         res,
@@ -101,7 +104,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     // A private micro refuses strangers before anything of it is started.
-    const access = options.access(micro, req);
+    const access = await options.access(micro, req).catch((err: unknown) => failed(res, operator, err));
+    if (access === null) return;
     if (!access.allowed) {
       sendError(res, unauthorized(micro));
       return;
@@ -166,4 +170,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       })
       .catch(refuse);
   };
+}
+
+/** A store read on a request's path failed: the operator is told why, the client gets a 500. */
+function failed(res: ServerResponse, operator: OperatorLog, err: unknown): null {
+  const error = toMicrosError(err);
+  operator.error({ err: error.cause ?? error }, "the store failed while routing a request");
+  sendError(res, error);
+  return null;
 }

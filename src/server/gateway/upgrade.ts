@@ -6,7 +6,8 @@ import { CLIENT_GONE, type GatewayOptions, reservedPathError } from "./gateway.j
 import { forwardedHeaders } from "./proxy.js";
 import { isReservedPath } from "./reserved-path.js";
 
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, subdomain: string) => void;
+/** Serves one upgrade; every failure, the store's included, becomes the refusal, so it never rejects. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, subdomain: string) => Promise<void>;
 
 /** Answers an upgrade request with an error in our JSON shape and closes the connection. */
 function refuse(socket: Duplex, error: MicrosError): void {
@@ -18,18 +19,27 @@ function refuse(socket: Duplex, error: MicrosError): void {
   );
 }
 
+/** A store read on an upgrade's path failed: the operator is told why, the client gets a 500. */
+function failed(socket: Duplex, options: GatewayOptions, err: unknown): null {
+  const error = toMicrosError(err);
+  options.operator.error({ err: error.cause ?? error }, "the store failed while routing an upgrade");
+  refuse(socket, error);
+  return null;
+}
+
 /**
  * WebSockets (and any other upgrade): the handshake goes to the instance as it
  * came, with the gateway's client headers and without the platform's
  * credentials, and then bytes flow both ways untouched (see Dispatcher.tunnel).
  */
 export function createUpgradeHandler(options: GatewayOptions): UpgradeHandler {
-  return (req, socket, head, subdomain) => {
+  return async (req, socket, head, subdomain) => {
     // First, before anything can wait: the client going away aborts whatever this connection is waiting on.
     const client = new AbortController();
     socket.once("close", () => client.abort(CLIENT_GONE));
     socket.on("error", () => socket.destroy());
-    const micro = options.micros.bySubdomain(subdomain);
+    const micro = await options.micros.bySubdomain(subdomain).catch((err: unknown) => failed(socket, options, err));
+    if (micro === null) return;
     if (!micro) {
       refuse(socket, new MicrosError("ERR_MICRO_NOT_FOUND", `No micro has the subdomain "${subdomain}".`));
       return;
@@ -38,7 +48,8 @@ export function createUpgradeHandler(options: GatewayOptions): UpgradeHandler {
       refuse(socket, reservedPathError());
       return;
     }
-    const access = options.access(micro, req);
+    const access = await options.access(micro, req).catch((err: unknown) => failed(socket, options, err));
+    if (access === null) return;
     if (!access.allowed) {
       refuse(socket, unauthorized(micro));
       return;

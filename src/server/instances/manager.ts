@@ -21,9 +21,9 @@ export interface InstanceManagerOptions {
   /** Host folder of a release's code. */
   releaseDir(microId: string, releaseId: string): string;
   /** The micro's own environment variables. */
-  userEnv(microId: string): Record<string, string>;
+  userEnv(microId: string): Promise<Record<string, string>>;
   /** The key of the micro's project, for its environment. */
-  projectKey(projectId: string): string;
+  projectKey(projectId: string): Promise<string>;
   idleTimeoutMs: number;
   startTimeoutMs: number;
   stopGraceMs: number;
@@ -235,11 +235,11 @@ export class InstanceManager {
       operator: this.options.operator,
       launch: async () => {
         const entry = await runtime.findEntry(appDir);
-        const env = instanceEnvironment(
-          micro,
+        const [userEnv, projectKey] = await Promise.all([
           this.options.userEnv(micro.id),
           this.options.projectKey(micro.projectId),
-        );
+        ]);
+        const env = instanceEnvironment(micro, userEnv, projectKey);
         const process = await this.launches.run(
           () =>
             this.options.executor.launch({

@@ -47,14 +47,14 @@ export class LogSink {
     this.write(microId, "platform", message, instanceId);
   }
 
-  flush(): void {
-    this.batch.flush();
+  flush(): Promise<void> {
+    return this.batch.flush();
   }
 
-  private store(batch: NewLogLine[]): void {
+  private async store(batch: NewLogLine[]): Promise<void> {
     let stored: LogLine[];
     try {
-      stored = this.logs.append(batch);
+      stored = await this.logs.append(batch);
     } catch (err) {
       // Losing a batch of log lines must never take the platform down with it.
       process.stderr.write(`micros: could not store ${batch.length} log lines: ${(err as Error).message}\n`);
@@ -64,7 +64,16 @@ export class LogSink {
       this.events.emit(line.microId, line);
       const count = (this.written.get(line.microId) ?? 0) + 1;
       this.written.set(line.microId, count);
-      if (count % TRIM_EVERY === 0) this.logs.trim(line.microId, KEEP_PER_MICRO);
+      if (count % TRIM_EVERY === 0) await this.trim(line.microId);
+    }
+  }
+
+  private async trim(microId: string): Promise<void> {
+    try {
+      await this.logs.trim(microId, KEEP_PER_MICRO);
+    } catch (err) {
+      // Trimming comes round again in TRIM_EVERY lines; a failure now costs only some disk meanwhile.
+      process.stderr.write(`micros: could not trim the logs of ${microId}: ${(err as Error).message}\n`);
     }
   }
 

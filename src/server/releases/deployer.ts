@@ -168,7 +168,7 @@ export class Deployer {
     const buildSeconds = () => (received === undefined ? undefined : (performance.now() - received) / 1000);
     try {
       const runtime = this.options.runtimes.get(micro.runtime);
-      build = await this.options.builds.open(this.ownerOf(micro), signal);
+      build = await this.options.builds.open(await this.ownerOf(micro), signal);
       progress({
         event: "received",
         bytes: await receiveUpload(body, build.uploadFile, this.options.maxUploadBytes, declaredLength),
@@ -200,7 +200,7 @@ export class Deployer {
         throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping, so the deploy was cancelled.");
       await writeManifest(target, manifest);
       await rename(building, target);
-      const release = store.releases.activate({
+      const release = await store.releases.activate({
         id: releaseId,
         microId: micro.id,
         codeBytes: code.bytes,
@@ -254,7 +254,7 @@ export class Deployer {
     )
       return { kind: "reused", output: "" };
     const key = await runtime.installKey(building);
-    const cache = new InstallCache(join(this.options.dataDir, "cache", "installs", this.ownerOf(micro).id));
+    const cache = new InstallCache(join(this.options.dataDir, "cache", "installs", (await this.ownerOf(micro)).id));
     // A local package's files decide the install too: they are part of what the cached install was made from.
     const local = JSON.stringify(dependencyHashes(manifest, [], localPackages));
     const cacheKey = key === undefined ? undefined : cache.key(`${key}\0${local}`);
@@ -283,9 +283,9 @@ export class Deployer {
   }
 
   /** Whose build a deploy is: the owner of the micro's project. */
-  private ownerOf(micro: Micro): BuildOwner {
-    const ownerId = this.options.store.projects.byId(micro.projectId)?.ownerId;
-    const serial = ownerId === undefined ? undefined : this.options.store.users.serial(ownerId);
+  private async ownerOf(micro: Micro): Promise<BuildOwner> {
+    const ownerId = (await this.options.store.projects.byId(micro.projectId))?.ownerId;
+    const serial = ownerId === undefined ? undefined : await this.options.store.users.serial(ownerId);
     if (ownerId === undefined || serial === undefined) {
       throw new MicrosError("ERR_INTERNAL", `The micro ${micro.name} has no owner.`);
     }
@@ -294,7 +294,7 @@ export class Deployer {
 
   /** The release an incremental upload builds on, with its files; it must be one of the micro's kept releases. */
   private async baseRelease(microId: string, releaseId: string): Promise<{ dir: string; manifest: FileManifest }> {
-    const release = this.options.store.releases.byId(releaseId);
+    const release = await this.options.store.releases.byId(releaseId);
     const dir = this.releaseDir(microId, releaseId);
     const manifest = release?.microId === microId ? await readManifest(dir) : undefined;
     if (!manifest) {
@@ -369,7 +369,7 @@ export class Deployer {
   }
 
   private async prune(microId: string): Promise<void> {
-    for (const id of this.options.store.releases.prune(microId, this.options.keepReleases)) {
+    for (const id of await this.options.store.releases.prune(microId, this.options.keepReleases)) {
       await rm(this.releaseDir(microId, id), { recursive: true, force: true });
       await rm(manifestFile(this.releaseDir(microId, id)), { force: true });
     }

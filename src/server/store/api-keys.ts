@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Db } from "./database.js";
+import { MicrosError } from "../../shared/errors.js";
 import { newId } from "./ids.js";
-import { hashSecret } from "./token-hash.js";
 
 export interface ApiKey {
   name: string;
@@ -10,60 +9,37 @@ export interface ApiKey {
   createdAt: number;
 }
 
-interface ApiKeyRow {
+export interface ApiKeyRow {
   name: string;
   description: string;
   prefix: string;
   created_at: number;
 }
 
-const toKey = (row: ApiKeyRow): ApiKey => ({
+export const toKey = (row: ApiKeyRow): ApiKey => ({
   name: row.name,
   description: row.description,
   prefix: row.prefix,
   createdAt: row.created_at,
 });
 
+/** A new key, `prefix.secret` as Deta had them. */
+export function mintApiKey(): { prefix: string; key: string } {
+  const prefix = newId(8);
+  return { prefix, key: `${prefix}.${randomBytes(32).toString("base64url")}` };
+}
+
+export function apiKeyNameTaken(name: string, cause?: unknown): MicrosError {
+  return new MicrosError("ERR_NAME_TAKEN", `The micro already has an API key named ${name}.`, { cause });
+}
+
 /** Per-micro API keys, as Deta had them: `prefix.secret`, shown once, stored as a hash. */
-export class ApiKeys {
-  private readonly byHashStmt;
-
-  constructor(private readonly db: Db) {
-    this.byHashStmt = db.prepare("SELECT micro_id FROM api_keys WHERE hash = ?");
-  }
-
+export interface ApiKeys {
   /** Creates a key and returns it whole: the only time it exists outside its holder's hands. */
-  create(microId: string, name: string, description: string): { key: string; apiKey: ApiKey } {
-    const prefix = newId(8);
-    const key = `${prefix}.${randomBytes(32).toString("base64url")}`;
-    const createdAt = Date.now();
-    this.db
-      .prepare(
-        "INSERT INTO api_keys (id, micro_id, name, description, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(newId(), microId, name, description, prefix, hashSecret(key), createdAt);
-    return { key, apiKey: { name, description, prefix, createdAt } };
-  }
-
-  byName(microId: string, name: string): ApiKey | undefined {
-    const row = this.db.prepare("SELECT * FROM api_keys WHERE micro_id = ? AND name = ?").get(microId, name) as
-      | ApiKeyRow
-      | undefined;
-    return row && toKey(row);
-  }
-
-  list(microId: string): ApiKey[] {
-    const rows = this.db.prepare("SELECT * FROM api_keys WHERE micro_id = ? ORDER BY name").all(microId) as ApiKeyRow[];
-    return rows.map(toKey);
-  }
-
-  delete(microId: string, name: string): boolean {
-    return this.db.prepare("DELETE FROM api_keys WHERE micro_id = ? AND name = ?").run(microId, name).changes > 0;
-  }
-
+  create(microId: string, name: string, description: string): Promise<{ key: string; apiKey: ApiKey }>;
+  byName(microId: string, name: string): Promise<ApiKey | undefined>;
+  list(microId: string): Promise<ApiKey[]>;
+  delete(microId: string, name: string): Promise<boolean>;
   /** Whether `key` opens the micro: on the gateway's path, so one indexed lookup. */
-  opens(microId: string, key: string): boolean {
-    const row = this.byHashStmt.get(hashSecret(key)) as { micro_id: string } | undefined;
-    return row?.micro_id === microId;
-  }
+  opens(microId: string, key: string): Promise<boolean>;
 }

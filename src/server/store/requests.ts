@@ -1,5 +1,3 @@
-import type { Db } from "./database.js";
-
 /**
  * Where a request's time went, in ms: until the instance's first byte of the answer once it had the request, and for
  * a cold start, the start's phases (sandbox, code, app load).
@@ -33,7 +31,7 @@ export interface RequestRecord {
 
 export type StoredRequest = RequestRecord & { id: number };
 
-interface Row {
+export interface RequestRow {
   id: number;
   micro_id: string;
   ts: number;
@@ -44,7 +42,7 @@ interface Row {
   request_bytes: number;
   response_bytes: number;
   instance_id: string | null;
-  cold: number;
+  cold: number | boolean;
   timings: string | null;
   client: string | null;
   request_headers: string | null;
@@ -52,7 +50,7 @@ interface Row {
   response_body: Buffer | null;
 }
 
-const toRequest = (row: Row): StoredRequest => ({
+export const toRequest = (row: RequestRow): StoredRequest => ({
   id: row.id,
   microId: row.micro_id,
   ts: row.ts,
@@ -63,7 +61,7 @@ const toRequest = (row: Row): StoredRequest => ({
   requestBytes: row.request_bytes,
   responseBytes: row.response_bytes,
   instanceId: row.instance_id,
-  cold: row.cold === 1,
+  cold: Boolean(row.cold),
   timings: row.timings ? (JSON.parse(row.timings) as RequestTimings) : null,
   client: row.client,
   requestHeaders: row.request_headers ? (JSON.parse(row.request_headers) as [string, string][]) : null,
@@ -71,82 +69,41 @@ const toRequest = (row: Row): StoredRequest => ({
   responseBody: row.response_body,
 });
 
+/** One row of a request record, in the order both stores' inserts take their columns. */
+export function requestValues(r: RequestRecord): unknown[] {
+  return [
+    r.microId,
+    r.ts,
+    r.method,
+    r.path,
+    r.status,
+    r.durationMs,
+    r.requestBytes,
+    r.responseBytes,
+    r.instanceId,
+    r.cold,
+    r.timings ? JSON.stringify(r.timings) : null,
+    r.requestHeaders ? JSON.stringify(r.requestHeaders) : null,
+    r.requestBody,
+    r.responseBody,
+    r.client ?? null,
+  ];
+}
+
+export const REQUEST_COLUMNS =
+  "micro_id, ts, method, path, status, duration_ms, request_bytes, response_bytes, instance_id, cold, timings, request_headers, request_body, response_body, client";
+
 /** The visor's table: requests per micro, newest kept, oldest trimmed. */
-export class Requests {
-  private readonly insertStmt;
-
-  constructor(private readonly db: Db) {
-    this.insertStmt = db.prepare(
-      `INSERT INTO requests (micro_id, ts, method, path, status, duration_ms, request_bytes, response_bytes,
-         instance_id, cold, timings, request_headers, request_body, response_body, client)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-  }
-
-  append(records: readonly RequestRecord[]): void {
-    this.db.transaction(() => {
-      for (const r of records) {
-        this.insertStmt.run(
-          r.microId,
-          r.ts,
-          r.method,
-          r.path,
-          r.status,
-          r.durationMs,
-          r.requestBytes,
-          r.responseBytes,
-          r.instanceId,
-          r.cold ? 1 : 0,
-          r.timings ? JSON.stringify(r.timings) : null,
-          r.requestHeaders ? JSON.stringify(r.requestHeaders) : null,
-          r.requestBody,
-          r.responseBody,
-          r.client ?? null,
-        );
-      }
-    })();
-  }
-
+export interface Requests {
+  append(records: readonly RequestRecord[]): Promise<void>;
   /** The newest `limit` requests, oldest first. */
-  list(microId: string, limit: number): StoredRequest[] {
-    const rows = this.db
-      .prepare("SELECT * FROM (SELECT * FROM requests WHERE micro_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id ASC")
-      .all(microId, limit) as Row[];
-    return rows.map(toRequest);
-  }
-
+  list(microId: string, limit: number): Promise<StoredRequest[]>;
   /**
    * How many requests each of an owner's micros served since `since`, and how many of them were 5xx errors. Read
    * from the index by micro and time alone (it holds the status too), never from the rows and their bodies.
    */
-  countsSince(ownerId: string, since: number): { microId: string; requests: number; errors: number }[] {
-    return this.db
-      .prepare(
-        `SELECT requests.micro_id AS microId, COUNT(*) AS requests, SUM(requests.status >= 500) AS errors
-         FROM requests
-           JOIN micros ON micros.id = requests.micro_id
-           JOIN projects ON projects.id = micros.project_id
-         WHERE projects.owner_id = ? AND requests.ts >= ?
-         GROUP BY requests.micro_id`,
-      )
-      .all(ownerId, since) as { microId: string; requests: number; errors: number }[];
-  }
-
-  byId(microId: string, id: number): StoredRequest | undefined {
-    const row = this.db.prepare("SELECT * FROM requests WHERE micro_id = ? AND id = ?").get(microId, id) as
-      | Row
-      | undefined;
-    return row && toRequest(row);
-  }
-
+  countsSince(ownerId: string, since: number): Promise<{ microId: string; requests: number; errors: number }[]>;
+  byId(microId: string, id: number): Promise<StoredRequest | undefined>;
   /** Keeps at most `keep` requests of a micro and none older than `since`. */
-  trim(microId: string, keep: number, since: number): void {
-    this.db.prepare("DELETE FROM requests WHERE micro_id = ? AND ts < ?").run(microId, since);
-    this.db
-      .prepare(
-        `DELETE FROM requests WHERE micro_id = ? AND id <= (
-           SELECT id FROM requests WHERE micro_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-      )
-      .run(microId, microId, keep);
-  }
+  trim(microId: string, keep: number, since: number): Promise<void>;
 }

@@ -1,17 +1,24 @@
-import { ApiKeys } from "./api-keys.js";
-import { type Db, openDatabase } from "./database.js";
-import { Domains } from "./domains.js";
-import { EnvVars } from "./env-vars.js";
-import { Logs } from "./logs.js";
-import { Micros } from "./micros.js";
-import { Projects } from "./projects.js";
-import { Releases } from "./releases.js";
-import { Requests } from "./requests.js";
-import { Schedules } from "./schedules.js";
-import { Users } from "./users.js";
+import { join } from "node:path";
+import type { ApiKeys } from "./api-keys.js";
+import { isPostgresUrl } from "./database-url.js";
+import type { Domains } from "./domains.js";
+import type { EnvVars } from "./env-vars.js";
+import type { Logs } from "./logs.js";
+import type { Micros } from "./micros.js";
+import type { Projects } from "./projects.js";
+import type { Releases } from "./releases.js";
+import type { Requests } from "./requests.js";
+import type { Schedules } from "./schedules.js";
+import type { Users } from "./users.js";
 
-/** The platform's state: one SQLite file, one repository per table family. */
-export class Store {
+/**
+ * The platform's state, one repository per table family. Every method is asynchronous so that SQLite (embedded, the
+ * default) and PostgreSQL (shared, chosen with --database) stand behind the same calls; the contract suite in
+ * test/unit/store-contract.test.ts holds both to the same behaviour.
+ */
+export interface Store {
+  /** Which implementation this is, for the operator's log. */
+  readonly kind: "sqlite" | "postgres";
   readonly users: Users;
   readonly projects: Projects;
   readonly micros: Micros;
@@ -22,25 +29,19 @@ export class Store {
   readonly schedules: Schedules;
   readonly requests: Requests;
   readonly domains: Domains;
+  close(): Promise<void>;
+}
 
-  private constructor(private readonly db: Db) {
-    this.users = new Users(db);
-    this.projects = new Projects(db);
-    this.micros = new Micros(db);
-    this.releases = new Releases(db);
-    this.logs = new Logs(db);
-    this.envVars = new EnvVars(db);
-    this.apiKeys = new ApiKeys(db);
-    this.schedules = new Schedules(db);
-    this.requests = new Requests(db);
-    this.domains = new Domains(db);
+/**
+ * The store the settings choose: PostgreSQL for a `postgres://` or `postgresql://` URL, otherwise SQLite in
+ * `micros.db` of the data directory. Each implementation is imported only when chosen, so a SQLite server never
+ * loads `pg`.
+ */
+export async function openStore(options: { database: string; dataDir: string }): Promise<Store> {
+  if (isPostgresUrl(options.database)) {
+    const { PostgresStore } = await import("./postgres/postgres-store.js");
+    return PostgresStore.open(options.database);
   }
-
-  static open(file: string): Store {
-    return new Store(openDatabase(file));
-  }
-
-  close(): void {
-    this.db.close();
-  }
+  const { SqliteStore } = await import("./sqlite/sqlite-store.js");
+  return SqliteStore.open(join(options.dataDir, "micros.db"));
 }

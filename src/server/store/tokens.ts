@@ -1,8 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { MicrosError } from "../../shared/errors.js";
-import type { Db } from "./database.js";
-import { newId } from "./ids.js";
-import { hashSecret } from "./token-hash.js";
 
 const TOKEN_PREFIX = "micros_";
 /**
@@ -27,7 +24,7 @@ export type TokenCheck =
   | { state: "expired"; name: string; prefix: string; expiredAt: number }
   | { state: "unknown" };
 
-interface TokenRow {
+export interface TokenRow {
   id: string;
   user_id: string;
   name: string;
@@ -37,7 +34,7 @@ interface TokenRow {
   expires_at: number | null;
 }
 
-const toToken = (row: TokenRow): AccessToken => ({
+export const toToken = (row: TokenRow): AccessToken => ({
   name: row.name,
   prefix: row.prefix,
   createdAt: row.created_at,
@@ -45,69 +42,48 @@ const toToken = (row: TokenRow): AccessToken => ({
   expiresAt: row.expires_at,
 });
 
+/** A new token and what is shown of it; only its hash is ever stored. */
+export function mintToken(now: number, name: string, expiresAt: number | null): { token: string; info: AccessToken } {
+  const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+  const info: AccessToken = {
+    name,
+    prefix: token.slice(0, TOKEN_PREFIX.length + 6),
+    createdAt: now,
+    lastUsedAt: null,
+    expiresAt,
+  };
+  return { token, info };
+}
+
+/** A stored token judged at `now`, and whether its last use is worth writing down. */
+export function judgeToken(row: TokenRow | undefined, now: number): { check: TokenCheck; touch: boolean } {
+  if (!row) return { check: { state: "unknown" }, touch: false };
+  if (row.expires_at !== null && row.expires_at <= now) {
+    return { check: { state: "expired", name: row.name, prefix: row.prefix, expiredAt: row.expires_at }, touch: false };
+  }
+  const touch = row.last_used_at === null || now - row.last_used_at >= LAST_USED_PRECISION_MS;
+  return { check: { state: "valid", userId: row.user_id }, touch };
+}
+
+export function tokenNameTaken(name: string, cause?: unknown): MicrosError {
+  return new MicrosError(
+    "ERR_NAME_TAKEN",
+    `The user already has a token named ${name}. Choose another name, or revoke that one first (\`micros tokens revoke ${name}\`).`,
+    { cause },
+  );
+}
+
 /**
  * Users' access tokens, kept as hashes. `check` is the one place a presented token is judged (revoked tokens are
  * deleted rows, so they are simply unknown); everything that authenticates people goes through it.
  */
-export class Tokens {
-  private readonly byHashStmt;
-  private readonly touchStmt;
-
-  constructor(
-    private readonly db: Db,
-    /** The clock, injectable so tests need not wait for a token to expire. */
-    private readonly now: () => number = Date.now,
-  ) {
-    this.byHashStmt = db.prepare("SELECT * FROM tokens WHERE hash = ?");
-    this.touchStmt = db.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
-  }
-
+export interface Tokens {
   /** Issues a new token; only its hash is stored, so the caller must hand the token out now. */
-  issue(userId: string, name: string, expiresAt: number | null = null): { token: string; info: AccessToken } {
-    const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-    const info: AccessToken = {
-      name,
-      prefix: token.slice(0, TOKEN_PREFIX.length + 6),
-      createdAt: this.now(),
-      lastUsedAt: null,
-      expiresAt,
-    };
-    this.db.transaction(() => {
-      if (this.db.prepare("SELECT 1 FROM tokens WHERE user_id = ? AND name = ?").get(userId, name)) {
-        throw new MicrosError(
-          "ERR_NAME_TAKEN",
-          `The user already has a token named ${name}. Choose another name, or revoke that one first (\`micros tokens revoke ${name}\`).`,
-        );
-      }
-      this.db
-        .prepare(
-          "INSERT INTO tokens (id, user_id, name, hash, prefix, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .run(newId(), userId, name, hashSecret(token), info.prefix, info.createdAt, expiresAt);
-    })();
-    return { token, info };
-  }
-
+  issue(userId: string, name: string, expiresAt?: number | null): Promise<{ token: string; info: AccessToken }>;
   /** A user's tokens, expired ones included (they say so), by name. */
-  list(userId: string): AccessToken[] {
-    const rows = this.db.prepare("SELECT * FROM tokens WHERE user_id = ? ORDER BY name").all(userId) as TokenRow[];
-    return rows.map(toToken);
-  }
-
+  list(userId: string): Promise<AccessToken[]>;
   /** Deletes the user's token of that name, so it opens nothing from now on; false when there is none. */
-  revoke(userId: string, name: string): boolean {
-    return this.db.prepare("DELETE FROM tokens WHERE user_id = ? AND name = ?").run(userId, name).changes > 0;
-  }
-
+  revoke(userId: string, name: string): Promise<boolean>;
   /** Judges a presented token, and notes when it was last used (at most once a minute). */
-  check(token: string): TokenCheck {
-    const row = this.byHashStmt.get(hashSecret(token)) as TokenRow | undefined;
-    if (!row) return { state: "unknown" };
-    const now = this.now();
-    if (row.expires_at !== null && row.expires_at <= now) {
-      return { state: "expired", name: row.name, prefix: row.prefix, expiredAt: row.expires_at };
-    }
-    if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_PRECISION_MS) this.touchStmt.run(now, row.id);
-    return { state: "valid", userId: row.user_id };
-  }
+  check(token: string): Promise<TokenCheck>;
 }

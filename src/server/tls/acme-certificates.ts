@@ -23,7 +23,7 @@ export interface AcmeOptions {
   /** `<data-dir>/acme`: the account key and each host's key (0600) and certificate chain. */
   dir: string;
   /** The custom domains the server serves now. */
-  hosts: () => string[];
+  hosts: () => Promise<string[]>;
   logger: Logger;
 }
 
@@ -56,7 +56,7 @@ export class AcmeCertificates implements DomainCertificates {
     const certificates = new AcmeCertificates(options);
     await mkdir(join(options.dir, "certs"), { recursive: true, mode: 0o700 });
     await chmod(options.dir, 0o700);
-    for (const host of options.hosts()) await certificates.loadFromDisk(host);
+    for (const host of await options.hosts()) await certificates.loadFromDisk(host);
     certificates.sweep();
     return certificates;
   }
@@ -114,7 +114,7 @@ export class AcmeCertificates implements DomainCertificates {
   private sweep(): void {
     this.sweeping = (async () => {
       // One at a time: a server with many domains does not flood the CA.
-      for (const host of this.options.hosts()) if (!this.closed) await this.obtain(host);
+      for (const host of await this.options.hosts()) if (!this.closed) await this.obtain(host);
     })();
     this.timer = setTimeout(() => this.sweep(), SWEEP_MS);
     this.timer.unref();
@@ -182,7 +182,7 @@ export class AcmeCertificates implements DomainCertificates {
       },
     });
     // Removed while the CA worked: not served, not kept.
-    if (!this.options.hosts().includes(host)) return;
+    if (!(await this.options.hosts()).includes(host)) return;
     const cert = Buffer.from(chain);
     await writeSecret(this.keyFile(host), key);
     await writeSecret(this.certFile(host), cert);

@@ -30,12 +30,12 @@ export async function removeUser(
   name: string,
 ): Promise<{ user: User; projects: number; micros: number }> {
   const { store } = parts;
-  const user = store.users.byName(name);
+  const user = await store.users.byName(name);
   if (!user) {
     throw new MicrosError("ERR_USER_NOT_FOUND", `There is no user named ${name}. \`micros users list\` lists them.`);
   }
   if (user.id === caller.id) {
-    const last = user.isAdmin && store.users.admins() === 1;
+    const last = user.isAdmin && (await store.users.admins()) === 1;
     throw new MicrosError(
       "ERR_FORBIDDEN",
       last
@@ -43,11 +43,10 @@ export async function removeUser(
         : `You cannot delete yourself: another admin can delete ${name}.`,
     );
   }
-  const projects = store.projects.list(user.id);
-  const micros = store.micros.listByOwner(user.id);
+  const [projects, micros] = await Promise.all([store.projects.list(user.id), store.micros.listByOwner(user.id)]);
   // Nothing more of theirs is logged: the rows it would go to are about to be deleted.
   for (const micro of micros) parts.logs.forget(micro.id);
-  store.users.delete(user.id);
+  await store.users.delete(user.id);
   for (const project of projects) parts.projectKeys.forget(project.id);
   await Promise.all(micros.map((micro) => parts.instances.stopAll(micro.id)));
   await Promise.all(micros.map((micro) => parts.deployer.removeAll(micro.id)));

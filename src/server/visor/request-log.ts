@@ -38,26 +38,26 @@ export class RequestLog {
     this.batch.add(record);
   }
 
-  flush(): void {
-    this.batch.flush();
+  flush(): Promise<void> {
+    return this.batch.flush();
   }
 
-  private store(batch: RequestRecord[]): void {
-    let stored = batch;
+  private async store(batch: RequestRecord[]): Promise<void> {
+    let stored: RequestRecord[] = [];
     try {
-      this.requests.append(batch);
+      await this.requests.append(batch);
+      stored = batch;
     } catch {
       // A micro deleted meanwhile must not cost the others their records: write them one by one.
       let reason = "";
-      stored = batch.filter((record) => {
+      for (const record of batch) {
         try {
-          this.requests.append([record]);
-          return true;
+          await this.requests.append([record]);
+          stored.push(record);
         } catch (err) {
           reason = (err as Error).message;
-          return false;
         }
-      });
+      }
       // A full disk, a micro deleted meanwhile: those records are lost, the platform goes on.
       const lost = batch.length - stored.length;
       if (lost > 0) process.stderr.write(`micros: could not store ${lost} request records: ${reason}\n`);
@@ -65,11 +65,16 @@ export class RequestLog {
     for (const { microId } of stored) {
       const count = (this.written.get(microId) ?? 0) + 1;
       this.written.set(microId, count);
-      if (count % TRIM_EVERY === 0) this.trim(microId);
+      if (count % TRIM_EVERY === 0) await this.trim(microId);
     }
   }
 
-  trim(microId: string): void {
-    this.requests.trim(microId, VISOR_KEEP, this.now() - VISOR_MAX_AGE_MS);
+  async trim(microId: string): Promise<void> {
+    try {
+      await this.requests.trim(microId, VISOR_KEEP, this.now() - VISOR_MAX_AGE_MS);
+    } catch (err) {
+      // Trimming comes round again in TRIM_EVERY records; a failure now costs only some disk meanwhile.
+      process.stderr.write(`micros: could not trim the visor's records of ${microId}: ${(err as Error).message}\n`);
+    }
   }
 }

@@ -15,34 +15,34 @@ const keyView = (key: ApiKey): ApiKeyView => ({
 /** HTTP auth (public or private micros) and the API keys that open private ones. */
 export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: { id: string } }>("/micros/:id/auth", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { enabled } = parse(setAuthBody, request.body, "auth");
-    ctx.store.micros.setHttpAuth(micro.id, enabled);
+    await ctx.store.micros.setHttpAuth(micro.id, enabled);
     ctx.logs.platform(
       micro.id,
       enabled ? "http auth enabled: the micro is private" : "http auth disabled: the micro is public",
     );
-    return { micro: describeMicro(ctx, ctx.store.micros.byId(micro.id) ?? micro) };
+    return { micro: await describeMicro(ctx, (await ctx.store.micros.byId(micro.id)) ?? micro) };
   });
 
   app.get<{ Params: { id: string } }>("/micros/:id/api-keys", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
-    return { apiKeys: ctx.store.apiKeys.list(micro.id).map(keyView) };
+    const micro = await ownedMicro(ctx, request, request.params.id);
+    return { apiKeys: (await ctx.store.apiKeys.list(micro.id)).map(keyView) };
   });
 
   app.post<{ Params: { id: string } }>("/micros/:id/api-keys", async (request, reply) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { name, description } = parse(createApiKeyBody, request.body, "API key");
-    if (ctx.store.apiKeys.byName(micro.id, name)) {
+    if (await ctx.store.apiKeys.byName(micro.id, name)) {
       throw new MicrosError("ERR_NAME_TAKEN", `The micro already has an API key named ${name}.`);
     }
-    const { key, apiKey } = ctx.store.apiKeys.create(micro.id, name, description);
+    const { key, apiKey } = await ctx.store.apiKeys.create(micro.id, name, description);
     return reply.status(201).send({ apiKey: { ...keyView(apiKey), key } });
   });
 
   app.delete<{ Params: { id: string; name: string } }>("/micros/:id/api-keys/:name", async (request, reply) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
-    if (!ctx.store.apiKeys.delete(micro.id, request.params.name)) {
+    const micro = await ownedMicro(ctx, request, request.params.id);
+    if (!(await ctx.store.apiKeys.delete(micro.id, request.params.name))) {
       throw new MicrosError("ERR_API_KEY_NOT_FOUND", `The micro has no API key named ${request.params.name}.`);
     }
     return reply.status(204).send();

@@ -6,10 +6,12 @@ import { type ApiContext, currentUser } from "../context.js";
 import { projectView } from "../views.js";
 
 /** The caller's project of this name (`default` is made on first use, as everywhere). */
-export function ownedProject(ctx: ApiContext, request: FastifyRequest, name: string): Project {
+export async function ownedProject(ctx: ApiContext, request: FastifyRequest, name: string): Promise<Project> {
   const user = currentUser(request);
   const project =
-    name === "default" ? ctx.store.projects.ensure(user.id, name) : ctx.store.projects.byName(user.id, name);
+    name === "default"
+      ? await ctx.store.projects.ensure(user.id, name)
+      : await ctx.store.projects.byName(user.id, name);
   if (!project) throw new MicrosError("ERR_NOT_FOUND", `You have no project named ${name}.`);
   return project;
 }
@@ -20,12 +22,12 @@ export function ownedProject(ctx: ApiContext, request: FastifyRequest, name: str
  */
 export function dataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { name: string } }>("/projects/:name/key", async (request): Promise<ProjectKeyView> => {
-    const project = ownedProject(ctx, request, request.params.name);
-    return { project: projectView(project), key: ctx.projectKeys.keyFor(project.id) };
+    const project = await ownedProject(ctx, request, request.params.name);
+    return { project: projectView(project), key: await ctx.projectKeys.keyFor(project.id) };
   });
 
   app.get<{ Params: { name: string } }>("/projects/:name/bases", async (request): Promise<{ bases: BaseView[] }> => {
-    const project = ownedProject(ctx, request, request.params.name);
+    const project = await ownedProject(ctx, request, request.params.name);
     return {
       bases: ctx.data.bases.list(project.id).map((base) => ({
         name: base.name,
@@ -36,7 +38,7 @@ export function dataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get<{ Params: { name: string } }>("/projects/:name/drives", async (request): Promise<{ drives: DriveView[] }> => {
-    const project = ownedProject(ctx, request, request.params.name);
+    const project = await ownedProject(ctx, request, request.params.name);
     return {
       drives: ctx.data.drives.listDrives(project.id).map((drive) => ({
         name: drive.name,

@@ -6,28 +6,28 @@ import { parse } from "../validate.js";
 export function envRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** Replaces all of a micro's variables; new instances see them, no redeploy needed. */
   app.put<{ Params: { id: string } }>("/micros/:id/env", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { vars } = parse(replaceEnvBody, request.body, "environment");
-    ctx.store.envVars.replace(
+    await ctx.store.envVars.replace(
       micro.id,
       Object.entries(vars).map(([key, value]) => ({ key, value: ctx.secrets.seal(value) })),
     );
     ctx.instances.retire(micro.id);
     ctx.logs.platform(micro.id, "environment variables changed; new instances use them");
-    return { envVars: ctx.store.envVars.names(micro.id) };
+    return { envVars: await ctx.store.envVars.names(micro.id) };
   });
 
   /** Sets and removes single variables: the dashboard's edit, which never sees the other values. */
   app.patch<{ Params: { id: string } }>("/micros/:id/env", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { set, remove } = parse(patchEnvBody, request.body, "environment");
-    ctx.store.envVars.update(
+    await ctx.store.envVars.update(
       micro.id,
       Object.entries(set).map(([key, value]) => ({ key, value: ctx.secrets.seal(value) })),
       remove,
     );
     ctx.instances.retire(micro.id);
     ctx.logs.platform(micro.id, "environment variables changed; new instances use them");
-    return { envVars: ctx.store.envVars.names(micro.id) };
+    return { envVars: await ctx.store.envVars.names(micro.id) };
   });
 }

@@ -14,7 +14,7 @@ function scaled(value: number | null | undefined, factor: number): number | null
 export function limitRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** Changes a micro's own limits, each up to the server's maximum. */
   app.patch<{ Params: { id: string } }>("/micros/:id/limits", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const body = parse(updateLimitsBody, request.body, "limits");
     const requested: Partial<LimitOverrides> = {};
     for (const [key, value] of [
@@ -26,11 +26,11 @@ export function limitRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     ctx.limits.check(requested);
     const limits = { ...micro.limits, ...requested };
-    ctx.store.micros.setLimits(micro.id, limits);
+    await ctx.store.micros.setLimits(micro.id, limits);
     // Memory is fixed when an instance starts; time and body limits apply to the next request as they are.
     if (requested.memoryBytes !== undefined) ctx.instances.retire(micro.id);
-    const updated = ctx.store.micros.byId(micro.id) ?? micro;
-    const view = describeMicro(ctx, updated);
+    const updated = (await ctx.store.micros.byId(micro.id)) ?? micro;
+    const view = await describeMicro(ctx, updated);
     ctx.logs.platform(
       micro.id,
       `limits changed: memory ${view.limits.memoryMb} MB, request timeout ${view.limits.timeoutSeconds} s, request body ${view.limits.requestBodyMb} MB`,

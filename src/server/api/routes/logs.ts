@@ -31,10 +31,12 @@ function sinceToTs(since: string | undefined): number | undefined {
 
 export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { id: string } }>("/micros/:id/logs", async (request, reply) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const query = parse(logsQuery, request.query, "query");
-    ctx.logs.flush();
-    const lines = ctx.store.logs.list(micro.id, { sinceTs: sinceToTs(query.since), limit: query.limit }).map(logView);
+    await ctx.logs.flush();
+    const lines = (await ctx.store.logs.list(micro.id, { sinceTs: sinceToTs(query.since), limit: query.limit })).map(
+      logView,
+    );
     if (query.follow !== "true" && query.follow !== "1") return { logs: lines };
 
     // Following: newline-delimited JSON, the backlog first, then each line as it is written.

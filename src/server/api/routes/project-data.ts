@@ -122,7 +122,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get("/projects/:name/bases/:base/items", async (request) => {
     const params = parse(baseParams, request.params, "path");
-    const project = ownedProject(ctx, request, params.name);
+    const project = await ownedProject(ctx, request, params.name);
     const { query, limit, last } = parse(itemsQuery, request.query, "query");
     let parsed: unknown;
     try {
@@ -139,7 +139,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** Adds an item (its key generated when it has none); an existing key is 409. */
   app.post("/projects/:name/bases/:base/items", async (request, reply) => {
     const params = parse(baseParams, request.params, "path");
-    const project = ownedProject(ctx, request, params.name);
+    const project = await ownedProject(ctx, request, params.name);
     const { item } = parse(itemBody, request.body, "body");
     const prepared = await translated(() => {
       const ready = prepareItem(item);
@@ -152,7 +152,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** Stores the item whole under its key, replacing what was there. */
   app.put("/projects/:name/bases/:base/items", async (request) => {
     const params = parse(baseParams, request.params, "path");
-    const project = ownedProject(ctx, request, params.name);
+    const project = await ownedProject(ctx, request, params.name);
     const { item } = parse(itemBody, request.body, "body");
     if (typeof item.key !== "string") throw new MicrosError("ERR_VALIDATION", "The item needs its key (a string).");
     const prepared = await translated(() => {
@@ -166,7 +166,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // The key is in the query, not the path: keys may be up to 1024 bytes and hold `/`.
   app.delete("/projects/:name/bases/:base/items", async (request, reply) => {
     const params = parse(baseParams, request.params, "path");
-    const project = ownedProject(ctx, request, params.name);
+    const project = await ownedProject(ctx, request, params.name);
     const { key } = parse(keyQuery, request.query, "query");
     bases.delete(project.id, params.base, key);
     return reply.status(204).send();
@@ -174,7 +174,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get("/projects/:name/drives/:drive/files", async (request) => {
     const params = parse(driveParams, request.params, "path");
-    const project = ownedProject(ctx, request, params.name);
+    const project = await ownedProject(ctx, request, params.name);
     const { prefix, limit, last } = parse(filesQuery, request.query, "query");
     const page = drives.list(project.id, params.drive, {
       prefix,
@@ -193,7 +193,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** Always an attachment, never rendered: a stored HTML file must not run as the dashboard's own page. */
   app.get("/projects/:name/drives/:drive/files/content", async (request, reply: FastifyReply) => {
     const params = parse(driveParams, request.params, "path");
-    const project = ownedProject(ctx, request, params.name);
+    const project = await ownedProject(ctx, request, params.name);
     const name = fileName(request.query);
     const file = drives.get(project.id, params.drive, name);
     if (!file) throw new MicrosError("ERR_FILE_NOT_FOUND", `The drive ${params.drive} has no file ${name}.`);
@@ -209,7 +209,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete("/projects/:name/drives/:drive/files", async (request, reply) => {
     const params = parse(driveParams, request.params, "path");
-    const project = ownedProject(ctx, request, params.name);
+    const project = await ownedProject(ctx, request, params.name);
     const name = fileName(request.query);
     await drives.delete(project.id, params.drive, [name]);
     return reply.status(204).send();
@@ -221,7 +221,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
     scope.put("/projects/:name/drives/:drive/files", async (request, reply) => {
       const params = parse(driveParams, request.params, "path");
-      const project = ownedProject(ctx, request, params.name);
+      const project = await ownedProject(ctx, request, params.name);
       const name = fileName(request.query);
       // An empty body reaches no parser: an empty file.
       const body = (request.body as Readable | undefined) ?? ([] as Buffer[]);

@@ -28,7 +28,7 @@ function rollbackTarget(releases: Release[], current: string | null, wanted: str
 export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** The current release's code (no installed dependencies) as a gzip'd tar: what `clone` and `pull` fetch. */
   app.get<{ Params: { id: string } }>("/micros/:id/releases/current/archive", async (request, reply) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const archive = micro.currentReleaseId ? await ctx.deployer.archive(micro.id, micro.currentReleaseId) : undefined;
     if (!archive) throw new MicrosError("ERR_NO_RELEASE", `The micro ${micro.name} has no code deployed yet.`);
     return reply.type("application/gzip").send(archive);
@@ -36,7 +36,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   /** The current release's files and their hashes: what an incremental deploy compares the local folder with. */
   app.get<{ Params: { id: string } }>("/micros/:id/releases/current/files", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const files = micro.currentReleaseId ? await ctx.deployer.files(micro.id, micro.currentReleaseId) : undefined;
     if (!micro.currentReleaseId || !files) {
       throw new MicrosError(
@@ -49,25 +49,27 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   /** Switches back to a kept release at once: its code and dependencies are still on disk. */
   app.post<{ Params: { id: string } }>("/micros/:id/rollback", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { release: wanted } = parse(rollbackBody, request.body, "rollback");
-    const target = rollbackTarget(ctx.store.releases.list(micro.id), micro.currentReleaseId, wanted);
-    const from = micro.currentReleaseId ? ctx.store.releases.byId(micro.currentReleaseId) : undefined;
-    ctx.store.releases.makeCurrent(micro.id, target.id);
+    const target = rollbackTarget(await ctx.store.releases.list(micro.id), micro.currentReleaseId, wanted);
+    const from = micro.currentReleaseId ? await ctx.store.releases.byId(micro.currentReleaseId) : undefined;
+    await ctx.store.releases.makeCurrent(micro.id, target.id);
     ctx.instances.retire(micro.id);
     ctx.logs.platform(micro.id, `rolled back to release v${target.version}${from ? ` (from v${from.version})` : ""}`);
-    return { micro: describeMicro(ctx, ctx.store.micros.byId(micro.id) ?? micro) };
+    return { micro: await describeMicro(ctx, (await ctx.store.micros.byId(micro.id)) ?? micro) };
   });
 
   app.get<{ Params: { id: string } }>("/micros/:id/releases", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     return {
-      releases: ctx.store.releases.list(micro.id).map((release) => releaseView(release, micro.currentReleaseId)),
+      releases: (await ctx.store.releases.list(micro.id)).map((release) =>
+        releaseView(release, micro.currentReleaseId),
+      ),
     };
   });
 
   app.post<{ Params: { id: string } }>("/micros/:id/releases", async (request, reply) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     // `?fresh=1` (`micros deploy purge-dependencies`): the dependencies are installed from scratch.
     const { fresh } = parse(deployQuery, request.query, "query");
     const options = { fresh: fresh === "1" || fresh === "true" };
@@ -79,16 +81,18 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     const length = request.headers["content-length"];
     const declared = length ? Number(length) : undefined;
-    const view = (result: DeployResult): DeployView => {
-      const deployed = ctx.store.micros.byId(micro.id) ?? micro;
+    const view = async (result: DeployResult): Promise<DeployView> => {
+      const deployed = (await ctx.store.micros.byId(micro.id)) ?? micro;
       return {
-        micro: describeMicro(ctx, deployed),
+        micro: await describeMicro(ctx, deployed),
         release: releaseView(result.release, deployed.currentReleaseId),
         installOutput: result.installOutput,
       };
     };
     if (!request.headers.accept?.includes("application/x-ndjson")) {
-      return reply.status(201).send(view(await ctx.deployer.deploy(micro, request.body, declared, undefined, options)));
+      return reply
+        .status(201)
+        .send(await view(await ctx.deployer.deploy(micro, request.body, declared, undefined, options)));
     }
     // Progress as it happens: the status is 200 at once, and the outcome is the last line.
     reply.hijack();
@@ -96,7 +100,10 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
     res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
     const send = (event: DeployEvent) => res.write(`${JSON.stringify(event)}\n`);
     try {
-      send({ event: "live", result: view(await ctx.deployer.deploy(micro, request.body, declared, send, options)) });
+      send({
+        event: "live",
+        result: await view(await ctx.deployer.deploy(micro, request.body, declared, send, options)),
+      });
     } catch (err) {
       send({ event: "failed", error: toMicrosError(err).toBody().error });
     }

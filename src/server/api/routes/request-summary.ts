@@ -9,9 +9,9 @@ export function requestSummaryRoutes(app: FastifyInstance, ctx: ApiContext): voi
     const user = currentUser(request);
     const { minutes } = parse(requestSummaryQuery, request.query, "query");
     const since = Date.now() - minutes * 60_000;
-    ctx.visor.flush();
+    await ctx.visor.flush();
     const micros: RequestSummaryView["micros"] = {};
-    for (const row of ctx.store.requests.countsSince(user.id, since)) {
+    for (const row of await ctx.store.requests.countsSince(user.id, since)) {
       micros[row.microId] = { requests: row.requests, errors: row.errors };
     }
     return { since: new Date(since).toISOString(), micros };

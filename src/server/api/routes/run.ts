@@ -15,7 +15,7 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
     reply.raw.once("close", () => {
       if (!reply.raw.writableFinished) caller.abort(new Error("the caller closed the connection"));
     });
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { action, args } = parse(runBody, request.body, "run");
     const logs: string[] = [];
     let dropped = 0;
@@ -32,7 +32,7 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
         { type: "run", action, body: args },
         { timeoutMs, signal: caller.signal },
       );
-      ctx.logs.flush();
+      await ctx.logs.flush();
       if (dropped > 0) logs.push(`… ${dropped} more lines (see \`micros logs\`)`);
       return { result, logs };
     } finally {

@@ -21,10 +21,14 @@ export function tokenView(token: AccessToken, now: number): TokenView {
 }
 
 /** Issues a token to `user` as the body asks; the token itself is in this answer only. */
-export function issueToken(ctx: ApiContext, user: User, body: unknown): { token: string; info: TokenView } {
+export async function issueToken(
+  ctx: ApiContext,
+  user: User,
+  body: unknown,
+): Promise<{ token: string; info: TokenView }> {
   const { name, expires } = parse(createTokenBody, body, "token");
   const now = Date.now();
-  const { token, info } = ctx.store.users.tokens.issue(user.id, name, expires ? expiryTime(expires, now) : null);
+  const { token, info } = await ctx.store.users.tokens.issue(user.id, name, expires ? expiryTime(expires, now) : null);
   return { token, info: tokenView(info, now) };
 }
 
@@ -32,16 +36,17 @@ export function issueToken(ctx: ApiContext, user: User, body: unknown): { token:
 export function tokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get("/tokens", async (request) => {
     const now = Date.now();
-    return { tokens: ctx.store.users.tokens.list(currentUser(request).id).map((token) => tokenView(token, now)) };
+    const tokens = await ctx.store.users.tokens.list(currentUser(request).id);
+    return { tokens: tokens.map((token) => tokenView(token, now)) };
   });
 
   app.post("/tokens", async (request, reply) =>
-    reply.status(201).send(issueToken(ctx, currentUser(request), request.body)),
+    reply.status(201).send(await issueToken(ctx, currentUser(request), request.body)),
   );
 
   app.delete<{ Params: { name: string } }>("/tokens/:name", async (request, reply) => {
     const name = parse(nameSchema, request.params.name, "token name");
-    if (!ctx.store.users.tokens.revoke(currentUser(request).id, name)) {
+    if (!(await ctx.store.users.tokens.revoke(currentUser(request).id, name))) {
       throw new MicrosError(
         "ERR_TOKEN_NOT_FOUND",
         `You have no token named ${name}. \`micros tokens list\` lists yours.`,

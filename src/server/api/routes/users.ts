@@ -21,18 +21,20 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get("/users", async (request) => {
     admin(request, "list users");
-    const users: UserListView[] = ctx.store.users
-      .list()
-      .map(({ createdAt, ...user }) => ({ ...user, createdAt: new Date(createdAt).toISOString() }));
+    const users: UserListView[] = (await ctx.store.users.list()).map(({ createdAt, ...user }) => ({
+      ...user,
+      createdAt: new Date(createdAt).toISOString(),
+    }));
     return { users };
   });
 
   app.post("/users", async (request, reply) => {
     admin(request, "create users");
     const { name, admin: isAdmin } = parse(createUserBody, request.body, "user");
-    if (ctx.store.users.byName(name)) throw new MicrosError("ERR_NAME_TAKEN", `A user named ${name} already exists.`);
-    const user = ctx.store.users.create(name, isAdmin);
-    const token = ctx.store.users.issueToken(user.id, "initial");
+    if (await ctx.store.users.byName(name))
+      throw new MicrosError("ERR_NAME_TAKEN", `A user named ${name} already exists.`);
+    const user = await ctx.store.users.create(name, isAdmin);
+    const token = await ctx.store.users.issueToken(user.id, "initial");
     return reply.status(201).send({ user, token });
   });
 
@@ -45,10 +47,10 @@ export function userRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: { name: string } }>("/users/:name/tokens", async (request, reply) => {
     admin(request, "issue tokens to other users");
     const name = parse(nameSchema, request.params.name, "user name");
-    const user = ctx.store.users.byName(name);
+    const user = await ctx.store.users.byName(name);
     if (!user) {
       throw new MicrosError("ERR_USER_NOT_FOUND", `There is no user named ${name}. \`micros users list\` lists them.`);
     }
-    return reply.status(201).send(issueToken(ctx, user, request.body));
+    return reply.status(201).send(await issueToken(ctx, user, request.body));
   });
 }

@@ -26,8 +26,8 @@ function summary(request: StoredRequest): RequestView {
   };
 }
 
-function found(ctx: ApiContext, microId: string, id: string): StoredRequest {
-  const request = ctx.store.requests.byId(microId, Number(id));
+async function found(ctx: ApiContext, microId: string, id: string): Promise<StoredRequest> {
+  const request = await ctx.store.requests.byId(microId, Number(id));
   if (!request)
     throw new MicrosError(
       "ERR_NOT_FOUND",
@@ -39,23 +39,23 @@ function found(ctx: ApiContext, microId: string, id: string): StoredRequest {
 /** The visor: every request through the gateway, per micro, with bodies when the micro asks for them. */
 export function visorRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.patch<{ Params: { id: string } }>("/micros/:id/visor", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { enabled } = parse(setVisorBody, request.body, "visor");
-    ctx.store.micros.setVisor(micro.id, enabled);
-    return { micro: describeMicro(ctx, ctx.store.micros.byId(micro.id) ?? micro) };
+    await ctx.store.micros.setVisor(micro.id, enabled);
+    return { micro: await describeMicro(ctx, (await ctx.store.micros.byId(micro.id)) ?? micro) };
   });
 
   app.get<{ Params: { id: string } }>("/micros/:id/requests", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
+    const micro = await ownedMicro(ctx, request, request.params.id);
     const { limit } = parse(listRequestsQuery, request.query, "query");
-    ctx.visor.flush();
-    return { requests: ctx.store.requests.list(micro.id, limit).map(summary) };
+    await ctx.visor.flush();
+    return { requests: (await ctx.store.requests.list(micro.id, limit)).map(summary) };
   });
 
   app.get<{ Params: { id: string; rid: string } }>("/micros/:id/requests/:rid", async (request) => {
-    const micro = ownedMicro(ctx, request, request.params.id);
-    ctx.visor.flush();
-    const stored = found(ctx, micro.id, request.params.rid);
+    const micro = await ownedMicro(ctx, request, request.params.id);
+    await ctx.visor.flush();
+    const stored = await found(ctx, micro.id, request.params.rid);
     return {
       request: {
         ...summary(stored),
@@ -73,9 +73,9 @@ export function visorRoutes(app: FastifyInstance, ctx: ApiContext): void {
     reply.raw.once("close", () => {
       if (!reply.raw.writableFinished) caller.abort(new Error("the caller closed the connection"));
     });
-    const micro = ownedMicro(ctx, request, request.params.id);
-    ctx.visor.flush();
-    const stored = found(ctx, micro.id, request.params.rid);
+    const micro = await ownedMicro(ctx, request, request.params.id);
+    await ctx.visor.flush();
+    const stored = await found(ctx, micro.id, request.params.rid);
     const body = stored.requestBody;
     if (isReservedPath(stored.path)) {
       throw new MicrosError(
