@@ -7,12 +7,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import type { Micro } from "../../src/server/store/micros.js";
+import { PG_MIGRATIONS } from "../../src/server/store/postgres/migrations.js";
 import { PostgresStore } from "../../src/server/store/postgres/postgres-store.js";
 import type { RequestRecord } from "../../src/server/store/requests.js";
 import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/server/store/store.js";
 import { MicrosError } from "../../src/shared/errors.js";
-import { useTmpDir } from "../helpers/micros.js";
+import { useTmpDir, waitFor } from "../helpers/micros.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "../helpers/postgres.js";
 
 interface Implementation {
@@ -519,7 +521,7 @@ describe("PostgreSQL migrations", { skip: IMPLEMENTATIONS[1]?.skip }, () => {
       );
       assert.deepEqual(
         rows.map((row) => row.version),
-        [1],
+        PG_MIGRATIONS.map((_, index) => index + 1),
       );
     } finally {
       await client.end();
@@ -535,5 +537,59 @@ describe("PostgreSQL migrations", { skip: IMPLEMENTATIONS[1]?.skip }, () => {
         !err.message.includes("secret-password") &&
         err.message.includes("postgres://micros:***@127.0.0.1:1/none"),
     );
+  });
+});
+
+/** The micro `store` looks up, when two lookups in a row give the very same object (the second from its cache). */
+async function cachedLookup(store: Store, subdomain: string): Promise<Readonly<Micro> | undefined> {
+  const first = await store.micros.bySubdomain(subdomain);
+  return first && first === (await store.micros.bySubdomain(subdomain)) ? first : undefined;
+}
+
+describe("two servers on one PostgreSQL database", { skip: IMPLEMENTATIONS[1]?.skip }, () => {
+  it("see each other's writes in the gateway's cached lookups, also after the listening connection is cut", async () => {
+    const database = await createTestDatabase();
+    const [a, b] = await Promise.all([PostgresStore.open(database.url), PostgresStore.open(database.url)]);
+    after(async () => {
+      await Promise.all([a?.close(), b?.close()]);
+      await database.drop();
+    });
+    const user = await a.users.create("ada", false);
+    const project = await a.projects.create(user.id, "default");
+    const micro = await a.micros.create({ projectId: project.id, name: "shared", runtime: "nodejs20" });
+    // A's insert is heard by B a moment later, which empties B's cache once more; then B answers from memory.
+    const seen = await waitFor("B to answer from memory", () => cachedLookup(b, "shared"));
+    assert.equal(seen.httpAuth, false);
+
+    await a.micros.setHttpAuth(micro.id, true);
+    await waitFor("B to see A's setting", async () => (await b.micros.bySubdomain("shared"))?.httpAuth || undefined);
+    assert.equal((await b.domains.routes()).size, 0);
+    await a.domains.add(micro.id, "shared.example.com");
+    await waitFor("B to route A's domain", async () => (await b.domains.routes()).get("shared.example.com"));
+
+    // Every listening connection is cut: until each server listens again it keeps nothing, so no write is missed.
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const listeners = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`;
+      const cut = await admin.query(`SELECT pg_terminate_backend(pid) FROM (${listeners}) AS listening`);
+      assert.equal(cut.rowCount, 2);
+      await b.micros.bySubdomain("shared");
+      await a.micros.setVisor(micro.id, true);
+      await waitFor("B to see A's write made while it was not listening", async () => {
+        return (await b.micros.bySubdomain("shared"))?.visor || undefined;
+      });
+      await waitFor("both servers to listen again", async () => {
+        return (await admin.query(listeners)).rowCount === 2 || undefined;
+      });
+    } finally {
+      await admin.end();
+    }
+    assert.equal((await waitFor("B to keep what it reads again", () => cachedLookup(b, "shared"))).visor, true);
+
+    // A cascade is heard too: deleting the user takes its micro and the micro's domain.
+    await a.users.delete(user.id);
+    await waitFor("B to forget the micro", async () => ((await b.micros.bySubdomain("shared")) ? undefined : true));
+    assert.equal((await b.domains.routes()).size, 0);
   });
 });

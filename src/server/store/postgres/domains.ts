@@ -4,7 +4,7 @@ import type { PgDb } from "./database.js";
 import { isUniqueViolation } from "./errors.js";
 
 export class PgDomains implements Domains {
-  /** The whole host → subdomain table (there are few), kept until domains or micros change through this process. */
+  /** The whole host → subdomain table (there are few), kept until domains or micros change (see Changes). */
   private readonly routeTable: GenerationCache<"all", ReadonlyMap<string, string>>;
 
   constructor(

@@ -7,8 +7,8 @@ import { isUniqueViolation } from "./errors.js";
 
 export class PgMicros implements Micros {
   /**
-   * The gateway looks a micro up on every request: answered from memory until a write through this process changes
-   * micros (see Changes for what writes by another process need).
+   * The gateway looks a micro up on every request: answered from memory until a write by any server on the database
+   * changes micros (see Changes).
    */
   private readonly bySubdomainCache: GenerationCache<string, Readonly<Micro>>;
 

@@ -137,4 +137,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX domains_by_micro ON domains (micro_id);
   `,
+  // Every server caches the gateway's lookups; a write to micros or domains by any of them (a cascade included)
+  // tells all of them, once per statement, on commit.
+  `
+  CREATE FUNCTION micros_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('micros_changes', TG_TABLE_NAME);
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER micros_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON micros
+    FOR EACH STATEMENT EXECUTE FUNCTION micros_notify_change();
+  CREATE TRIGGER domains_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON domains
+    FOR EACH STATEMENT EXECUTE FUNCTION micros_notify_change();
+  `,
 ];

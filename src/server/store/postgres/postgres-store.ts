@@ -1,6 +1,8 @@
+import { MicrosError } from "../../../shared/errors.js";
+import { redactUrl } from "../database-url.js";
 import type { Store } from "../store.js";
 import { PgApiKeys } from "./api-keys.js";
-import { Changes } from "./changes.js";
+import { ChangeFeed, Changes } from "./changes.js";
 import { PgDb } from "./database.js";
 import { PgDomains } from "./domains.js";
 import { PgEnvVars } from "./env-vars.js";
@@ -26,8 +28,11 @@ export class PostgresStore implements Store {
   readonly requests: PgRequests;
   readonly domains: PgDomains;
 
-  private constructor(private readonly db: PgDb) {
-    const changes = new Changes();
+  private constructor(
+    private readonly db: PgDb,
+    private readonly feed: ChangeFeed,
+    changes: Changes,
+  ) {
     this.users = new PgUsers(db, changes);
     this.projects = new PgProjects(db);
     this.micros = new PgMicros(db, changes);
@@ -41,10 +46,22 @@ export class PostgresStore implements Store {
   }
 
   static async open(url: string): Promise<PostgresStore> {
-    return new PostgresStore(await PgDb.open(url));
+    const db = await PgDb.open(url);
+    const changes = new Changes();
+    try {
+      return new PostgresStore(db, await ChangeFeed.start(url, changes), changes);
+    } catch (err) {
+      await db.close();
+      throw new MicrosError(
+        "ERR_DATABASE_UNUSABLE",
+        `Cannot listen for changes on the PostgreSQL database at ${redactUrl(url)}: ${(err as Error).message}.`,
+        { cause: err },
+      );
+    }
   }
 
   async close(): Promise<void> {
+    await this.feed.close();
     await this.db.close();
   }
 }
