@@ -3,16 +3,9 @@
  * download) driven by playwright-core, with an empty profile of its own, closed once the test file is done.
  */
 import { join, resolve } from "node:path";
-import { after } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
-import { type MicrosServer, useTmpDir } from "./micros.js";
-
-// As in micros.ts: cleanups run once the whole file is done, even for a browser started in a `before` hook.
-const cleanups: (() => Promise<unknown>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+import { type MicrosServer, onCleanup, useTmpDir } from "./micros.js";
 
 /**
  * The README's pictures of the dashboard are taken by its browser tests, only when `npm run docs:screenshots` runs
@@ -41,7 +34,8 @@ export async function useBrowser(server: MicrosServer): Promise<DashboardBrowser
     headless: true,
     args: CHROMIUM_ARGS,
   });
-  cleanups.push(() => context.close());
+  // Registered after its profile folder, so the browser has closed before that folder is removed.
+  onCleanup(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
   const url = `http://127.0.0.1:${server.port}`;
   return {
