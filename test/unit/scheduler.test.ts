@@ -40,6 +40,18 @@ describe("the cron scheduler", async () => {
     assert.equal((await store.schedules.get(micro.id))?.nextRunAt, now + 5 * 60_000);
   });
 
+  it("fires a run once when several servers on one store tick at the same moment", async () => {
+    fired.length = 0;
+    const others = Array.from(
+      { length: 3 },
+      () => new Scheduler({ store, logs, now: () => now, fire: async () => fired.push(now) }),
+    );
+    now += 5 * 60_000;
+    await Promise.all([scheduler, ...others].map((each) => each.tick()));
+    assert.deepEqual(fired, [now]);
+    assert.equal((await store.schedules.get(micro.id))?.nextRunAt, now + 5 * 60_000);
+  });
+
   it("logs each run with its outcome", async () => {
     await logs.flush();
     const lines = (await store.logs.list(micro.id, { limit: 100 })).map((line) => line.message);

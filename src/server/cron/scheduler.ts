@@ -23,7 +23,7 @@ export interface SchedulerOptions {
  * Fires each micro's schedule when it is due. A server that was down for a
  * while finds its schedules in the past and fires each of them once (one
  * catch-up run), then goes on from the present, never firing every run it
- * missed.
+ * missed. Servers sharing one store fire each run once between them.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -56,7 +56,9 @@ export class Scheduler {
       due.map(async (row) => {
         const micro = await this.options.store.micros.byId(row.microId);
         if (!micro) return;
-        await this.options.store.schedules.ran(micro.id, now, nextRun(parseSchedule(row.expression), now, now));
+        const next = nextRun(parseSchedule(row.expression), now, now);
+        // Every server on a shared store ticks; the one whose claim lands runs it, the others leave it.
+        if (!(await this.options.store.schedules.claim(micro.id, row.nextRunAt, now, next))) return;
         await this.run(micro, row.expression);
       }),
     );

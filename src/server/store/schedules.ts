@@ -24,5 +24,10 @@ export interface Schedules {
   remove(microId: string): Promise<boolean>;
   get(microId: string): Promise<ScheduleRow | undefined>;
   all(): Promise<ScheduleRow[]>;
-  ran(microId: string, at: number, nextRunAt: number): Promise<void>;
+  /**
+   * Takes the run that was due at `dueAt` for this caller, setting when it ran and when the next is due. Only one
+   * caller gets a given run, however many servers on the store try at once: false means another took it, or the
+   * schedule changed since it was read.
+   */
+  claim(microId: string, dueAt: number, at: number, nextRunAt: number): Promise<boolean>;
 }

@@ -25,11 +25,11 @@ export class PgSchedules implements Schedules {
     return (await this.db.rows<ScheduleDbRow>("SELECT * FROM schedules ORDER BY next_run_at")).map(toSchedule);
   }
 
-  async ran(microId: string, at: number, nextRunAt: number): Promise<void> {
-    await this.db.run("UPDATE schedules SET last_run_at = $1, next_run_at = $2 WHERE micro_id = $3", [
-      at,
-      nextRunAt,
-      microId,
-    ]);
+  async claim(microId: string, dueAt: number, at: number, nextRunAt: number): Promise<boolean> {
+    const claimed = await this.db.run(
+      "UPDATE schedules SET last_run_at = $1, next_run_at = $2 WHERE micro_id = $3 AND next_run_at = $4",
+      [at, nextRunAt, microId, dueAt],
+    );
+    return claimed > 0;
   }
 }

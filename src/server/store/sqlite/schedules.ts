@@ -26,9 +26,10 @@ export class SqliteSchedules implements Schedules {
     return (this.db.prepare("SELECT * FROM schedules ORDER BY next_run_at").all() as ScheduleDbRow[]).map(toSchedule);
   }
 
-  async ran(microId: string, at: number, nextRunAt: number): Promise<void> {
-    this.db
-      .prepare("UPDATE schedules SET last_run_at = ?, next_run_at = ? WHERE micro_id = ?")
-      .run(at, nextRunAt, microId);
+  async claim(microId: string, dueAt: number, at: number, nextRunAt: number): Promise<boolean> {
+    const claimed = this.db
+      .prepare("UPDATE schedules SET last_run_at = ?, next_run_at = ? WHERE micro_id = ? AND next_run_at = ?")
+      .run(at, nextRunAt, microId, dueAt);
+    return claimed.changes > 0;
   }
 }
