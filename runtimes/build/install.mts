@@ -49,9 +49,9 @@ function runWatched(
 }
 
 /**
- * npm's own retries cover a dropped connection but not a failed name lookup (EAI_AGAIN) or a refused one, and then
- * the whole deploy fails on a moment's trouble between the server and the registry. Those codes, and only those,
- * run the install again, with what the first attempt fetched already in the cache.
+ * A moment's trouble between the server and the registry (a failed name lookup, a refused, reset or timed-out
+ * connection) should not fail a deploy, and npm's own retries do not cover a failed lookup at all. Those codes, and
+ * only those, run the install again, with what the earlier attempt fetched already in the cache.
  */
 const TRANSIENT_NPM_ERROR = /^npm error code (EAI_AGAIN|ECONNRESET|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|EPIPE)$/m;
 const NPM_ATTEMPTS = 3;
