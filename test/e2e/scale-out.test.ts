@@ -42,7 +42,8 @@ describe("scale-out: a busy micro runs more instances, and each sleeps when idle
     );
 
   before(async () => {
-    server = await useServer(["--idle-timeout", "2s", "--max-instances", "4"]);
+    // Idle long enough that a busy machine lists the instances and runs `details` before any of them sleeps.
+    server = await useServer(["--idle-timeout", "5s", "--max-instances", "4"]);
     dir = await copyApp("cpu-bound", "scale-out");
     env = loggedIn(server, await useTmpDir());
     host = `scale-out.localhost:${server.port}`;

@@ -10,14 +10,27 @@ const TRIM_EVERY = 500;
 /** Lines are written together at most this late (most apps log a line per request), or 1000 at a time. */
 const FLUSH_DELAY_MS = 50;
 const FLUSH_AT = 1000;
+/** Bytes of lines that may wait for the store; a micro that prints faster than the store writes loses lines past it. */
+const MAX_WAITING_BYTES = 32 * 1024 * 1024;
+/** What a line costs besides its text: its fields and the objects holding them. */
+const LINE_OVERHEAD = 200;
 
 /**
  * Collects log lines from instances and the platform, writes them to the store
  * in batches (not one transaction per line) and tells followers.
  */
 export class LogSink {
-  private readonly batch = new WriteBatch<NewLogLine>(FLUSH_DELAY_MS, FLUSH_AT, (lines) => this.store(lines));
+  private readonly batch = new WriteBatch<NewLogLine>({
+    delayMs: FLUSH_DELAY_MS,
+    maxItems: FLUSH_AT,
+    maxWaitingBytes: MAX_WAITING_BYTES,
+    sizeOf: (line) => line.message.length + LINE_OVERHEAD,
+    write: (lines) => this.store(lines),
+    onRoom: () => this.reportDropped(),
+  });
   private readonly written = new Map<string, number>();
+  /** Lines refused per micro while the store was behind, reported in its logs once it caught up. */
+  private readonly dropped = new Map<string, number>();
   private readonly events = new EventEmitter();
   private readonly forgotten = new Set<string>();
 
@@ -28,6 +41,7 @@ export class LogSink {
   /** Drops what is pending for a deleted micro and ignores whatever still comes for it. */
   forget(microId: string): void {
     this.forgotten.add(microId);
+    this.dropped.delete(microId);
     this.batch.drop((line) => line.microId === microId);
     this.written.delete(microId);
   }
@@ -39,7 +53,9 @@ export class LogSink {
       cut || message.length > MAX_LINE
         ? `${message.slice(0, MAX_LINE)}… [line cut: longer than ${MAX_LINE / 1024} KiB]`
         : message;
-    this.batch.add({ microId, ts: Date.now(), source, instanceId, message: text });
+    if (!this.batch.add({ microId, ts: Date.now(), source, instanceId, message: text })) {
+      this.dropped.set(microId, (this.dropped.get(microId) ?? 0) + 1);
+    }
   }
 
   /** Something the platform itself has to say about a micro (a crash, a deploy). */
@@ -49,6 +65,17 @@ export class LogSink {
 
   flush(): Promise<void> {
     return this.batch.flush();
+  }
+
+  private reportDropped(): void {
+    const dropped = [...this.dropped];
+    this.dropped.clear();
+    for (const [microId, count] of dropped) {
+      this.platform(
+        microId,
+        `${count} lines dropped: the micro printed faster than the platform could store them (over ${MAX_WAITING_BYTES / 1024 / 1024} MB waiting). Print less, or less often.`,
+      );
+    }
   }
 
   private async store(batch: NewLogLine[]): Promise<void> {

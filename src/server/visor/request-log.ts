@@ -13,6 +13,10 @@ const TRIM_EVERY = 100;
 /** Records are written together at most this late (a crash loses at most this window), or 1000 at a time. */
 const FLUSH_DELAY_MS = 100;
 const FLUSH_AT = 1000;
+/** Bytes of records that may wait for the store; records past it are lost (and counted) rather than held. */
+const MAX_WAITING_BYTES = 32 * 1024 * 1024;
+/** What a record costs besides its bodies: its fields, headers and the objects holding them. */
+const RECORD_OVERHEAD = 1024;
 
 /** A request's headers as name/value pairs, without the secret ones. */
 export function recordableHeaders(raw: readonly string[]): [string, string][] {
@@ -26,8 +30,21 @@ export function recordableHeaders(raw: readonly string[]): [string, string][] {
 
 /** Collects the gateway's request records and writes them in batches, off the request's own path. */
 export class RequestLog {
-  private readonly batch = new WriteBatch<RequestRecord>(FLUSH_DELAY_MS, FLUSH_AT, (records) => this.store(records));
+  private readonly batch = new WriteBatch<RequestRecord>({
+    delayMs: FLUSH_DELAY_MS,
+    maxItems: FLUSH_AT,
+    maxWaitingBytes: MAX_WAITING_BYTES,
+    sizeOf: (record) => (record.requestBody?.length ?? 0) + (record.responseBody?.length ?? 0) + RECORD_OVERHEAD,
+    write: (records) => this.store(records),
+    onRoom: () => {
+      process.stderr.write(
+        `micros: ${this.refused} request records were not kept: the store fell behind the traffic\n`,
+      );
+      this.refused = 0;
+    },
+  });
   private readonly written = new Map<string, number>();
+  private refused = 0;
 
   constructor(
     private readonly requests: Requests,
@@ -35,7 +52,7 @@ export class RequestLog {
   ) {}
 
   record(record: RequestRecord): void {
-    this.batch.add(record);
+    if (!this.batch.add(record)) this.refused++;
   }
 
   flush(): Promise<void> {
