@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { access, constants, copyFile, readFile, writeFile } from "node:fs/promises";
+import { access, constants, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { before, describe, it } from "node:test";
 import type { MicroView } from "../../src/shared/api.js";
@@ -11,7 +11,7 @@ const MARK = ["pwned", "by", "A"].join("-");
 
 /**
  * Dependencies are built in the build sandbox with their install scripts on and the host's compilers: a native
- * Node addon (bcrypt; better-sqlite3, compiled from source, is in build-native.test.ts) and a Python C extension
+ * Node addon (bcrypt; C compiled by node-gyp is in build-native.test.ts) and a Python C extension
  * work, an unchanged install is reused, and one owner's build cannot reach another's.
  */
 describe("the build sandbox", () => {
@@ -39,6 +39,21 @@ describe("the build sandbox", () => {
     assert.match(body.hash, /^\$2b\$04\$/);
     assert.equal(body.right, true);
     assert.equal(body.wrong, false);
+  });
+
+  it("an install finds the registries at the addresses the server resolved, whatever the host's DNS does meanwhile", async () => {
+    const dir = join(await useTmpDir(), "hosts");
+    await mkdir(dir);
+    // The app's own install script shows the build's /etc/hosts, then fails the deploy so that its output is shown.
+    const scripts = { install: "cat /etc/hosts >&2; exit 1" };
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "hosts", private: true, scripts }));
+    await writeFile(join(dir, "index.js"), "module.exports = (req, res) => res.end('never');\n");
+    const created = await slowCli(["new"], { cwd: dir, env });
+    assert.notEqual(created.code, 0);
+    assert.match(
+      created.stderr,
+      /# Package registries, as the server last resolved them\n(\d+\.\d+\.\d+\.\d+) registry\.npmjs\.org\n/,
+    );
   });
 
   it("a Python C extension from a local folder, with an in-tree build backend, compiles and is imported", async () => {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmod, chown, mkdir, rm, statfs } from "node:fs/promises";
+import { chmod, chown, mkdir, rm, statfs, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -29,6 +29,7 @@ import {
 } from "./builder-step.js";
 import type { Build, BuildLimits, BuildOwner, Builds, Installed, Unpacked } from "./builds.js";
 import type { OwnerCaches } from "./owner-caches.js";
+import { RegistryHosts } from "./registry-hosts.js";
 
 /** Where things appear inside a build sandbox. */
 const INSIDE = {
@@ -79,6 +80,7 @@ export interface SandboxBuildsOptions {
  */
 export class SandboxBuilds implements Builds {
   private readonly seccomp = seccompFilter();
+  private readonly registries = new RegistryHosts();
 
   constructor(private readonly options: SandboxBuildsOptions) {}
 
@@ -150,6 +152,9 @@ export class SandboxBuilds implements Builds {
       if (ownerCache && cache) undo.push(await bindMount(tools, ownerCache.dir, cache));
       const releases = options.releasesDir ? join(build.dir, "releases") : undefined;
       if (options.releasesDir && releases) undo.push(await bindMount(tools, options.releasesDir, releases));
+      // A step with the network finds the registries even while the host's DNS falters (see RegistryHosts).
+      const hosts = network ? join(build.dir, `hosts-${job.step}`) : undefined;
+      if (hosts) await writeFile(hosts, await this.registries.hostsFile(), { mode: 0o644 });
       const bwrapArgs = [
         "--unshare-all",
         ...(network ? ["--share-net"] : []),
@@ -158,6 +163,7 @@ export class SandboxBuilds implements Builds {
         "--die-with-parent",
         "--new-session",
         ...baseMounts(),
+        ...(hosts ? ["--ro-bind", hosts, "/etc/hosts"] : []),
         "--ro-bind",
         join(build.dir, "builder"),
         INSIDE.builder,
