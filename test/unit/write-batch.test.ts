@@ -82,7 +82,7 @@ describe("the log sink, on a store slower than the micro prints", () => {
       trim: (microId, keep) => store.logs.trim(microId, keep),
     };
     const sink = new LogSink(logs);
-    // 64 MB of 16 KiB lines, twice what may wait.
+    // 64 MB of 16 KiB lines, eight times what may wait.
     const line = "x".repeat(16 * 1024 - 1);
     for (let i = 0; i < 4096; i++) sink.write(micro.id, "stdout", `${i} ${line}`);
     slow.open();
@@ -97,7 +97,7 @@ describe("the log sink, on a store slower than the micro prints", () => {
       )?.[1],
     );
     const kept = stored.filter((each) => each.source === "stdout");
-    assert.ok(kept.length > 1000 && kept.length < 4096, `${kept.length} lines kept`);
+    assert.ok(kept.length > 100 && kept.length < 4096, `${kept.length} lines kept`);
     assert.equal(kept.length + dropped, 4096);
     assert.deepEqual(
       kept.map((each) => Number(each.message.split(" ")[0])),

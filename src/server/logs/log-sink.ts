@@ -11,7 +11,7 @@ const TRIM_EVERY = 500;
 const FLUSH_DELAY_MS = 50;
 const FLUSH_AT = 1000;
 /** Bytes of lines that may wait for the store; a micro that prints faster than the store writes loses lines past it. */
-const MAX_WAITING_BYTES = 32 * 1024 * 1024;
+const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 /** What a line costs besides its text: its fields and the objects holding them. */
 const LINE_OVERHEAD = 200;
 
