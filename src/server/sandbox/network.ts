@@ -149,18 +149,49 @@ table ip ${this.prefix}_nat {
     });
   }
 
-  /** Namespaces, links and rules of this server that a crashed run left behind. */
+  /**
+   * Namespaces, links and rules that a crashed run left behind: this server's own (by its names), and any other
+   * server's in this server's /16. The block is held under a lock only a live server keeps, so whatever else uses
+   * the /16 belongs to a server that died with a different data dir; left in place, its routes to the same /30s
+   * would swallow the answers meant for this server's sandboxes.
+   */
   private async removeLeftovers(): Promise<void> {
     const list = await runCommand(this.ip, ["netns", "list"], { cwd: "/", env: {}, timeoutMs: 10_000 });
     for (const line of list.output.split("\n")) {
       const name = line.split(" ")[0] ?? "";
       if (name.startsWith(this.prefix)) await this.remove(name);
     }
+    for (const link of await this.linksInSubnet()) await this.remove(link.replace(/h$/, ""));
     const services = ["addr", "del", `${this.services.address}/32`, "dev", "lo"];
     await runCommand(this.ip, services, { cwd: "/", env: {}, timeoutMs: 10_000 });
-    for (const table of [`inet ${this.prefix}_filter`, `ip ${this.prefix}_nat`]) {
+    for (const table of await this.tablesOfSubnet()) {
       await runCommand(this.nft, ["delete", "table", ...table.split(" ")], { cwd: "/", env: {}, timeoutMs: 10_000 });
     }
+  }
+
+  /** Host-side links with an address in this server's /16. */
+  private async linksInSubnet(): Promise<string[]> {
+    const listed = await runCommand(this.ip, ["-o", "-4", "addr", "show"], { cwd: "/", env: {}, timeoutMs: 10_000 });
+    const links = new Set<string>();
+    for (const line of listed.output.split("\n")) {
+      // "<index>: <name>    inet 10.x.y.z/30 ...": a link of a sandbox's pair, never lo's services address.
+      const match = /^\d+:\s+([^\s@:]+)\s+inet\s+(\d+)\.(\d+)\./.exec(line);
+      if (match?.[1] && match[1] !== "lo" && match[2] === "10" && Number(match[3]) === this.octet) links.add(match[1]);
+    }
+    return [...links];
+  }
+
+  /** This server's tables, and any other server's whose rules are about this server's /16. */
+  private async tablesOfSubnet(): Promise<string[]> {
+    const tables = new Set([`inet ${this.prefix}_filter`, `ip ${this.prefix}_nat`]);
+    const ruleset = await runCommand(this.nft, ["list", "ruleset"], { cwd: "/", env: {}, timeoutMs: 10_000 });
+    for (const table of ruleset.output.split(/^(?=table )/m)) {
+      const name = /^table (inet|ip) (m[0-9a-z]{4}_(?:filter|nat)) \{/.exec(table);
+      if (name && (table.includes(this.subnet) || table.includes(this.services.address))) {
+        tables.add(`${name[1]} ${name[2]}`);
+      }
+    }
+    return [...tables];
   }
 
   private async run(file: string, args: string[], input?: string): Promise<void> {
