@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
-import { cli, loggedIn, type MicrosServer, useServer, useTmpDir, waitFor, writeApp } from "../helpers/micros.js";
+import {
+  cli,
+  loggedIn,
+  type MicrosServer,
+  printed,
+  useServer,
+  useTmpDir,
+  waitFor,
+  writeApp,
+} from "../helpers/micros.js";
 
 const run = promisify(execFile);
 const DOMAIN = "acme.example.test";
@@ -111,7 +120,7 @@ describe("ACME: certificates for custom domains from a CA (Debian's pebble)", ()
       ],
       { NODE_EXTRA_CA_CERTS: pebbleCert },
     );
-    httpsPort = Number(/HTTPS is served on https:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())?.[1]);
+    httpsPort = Number((await printed(server, /HTTPS is served on https:\/\/127\.0\.0\.1:(\d+)/))[1]);
     env = loggedIn(server, await useTmpDir());
     dir = join(await useTmpDir(), "secure");
     await mkdir(dir);

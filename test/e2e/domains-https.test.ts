@@ -12,6 +12,7 @@ import {
   cli,
   loggedIn,
   type MicrosServer,
+  printed,
   request,
   useServer,
   useTmpDir,
@@ -123,7 +124,7 @@ describe("custom domains over HTTPS from certificate files, and trusted proxies"
       ...["--tls-cert", join(certs, "served.crt"), "--tls-key", join(certs, "served.key"), "--https-port", "0"],
       ...["--trust-proxy", "127.0.0.2"],
     ]);
-    httpsPort = Number(/HTTPS is served on https:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())?.[1]);
+    httpsPort = Number((await printed(server, /HTTPS is served on https:\/\/127\.0\.0\.1:(\d+)/))[1]);
     env = loggedIn(server, await useTmpDir());
     dir = join(await useTmpDir(), "whoami");
     await mkdir(dir);

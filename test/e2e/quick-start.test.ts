@@ -3,7 +3,17 @@ import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { cli, copyApp, type MicrosServer, ROOT, request, useServer, useTmpDir, waitFor } from "../helpers/micros.js";
+import {
+  cli,
+  copyApp,
+  type MicrosServer,
+  printed,
+  ROOT,
+  request,
+  useServer,
+  useTmpDir,
+  waitFor,
+} from "../helpers/micros.js";
 
 /** The README's quick start, step by step, with the express example and a real npm install. */
 describe("the README quick start", () => {
@@ -20,11 +30,11 @@ describe("the README quick start", () => {
   it("the server wrote the admin token with mode 0600 and said how to log in", async () => {
     const { mode } = await stat(join(server.dataDir, "admin-token"));
     assert.equal(mode & 0o777, 0o600);
-    assert.match(server.output(), /Log in with: micros login --host http:\/\/localhost:\d+ --token/);
+    await printed(server, /Log in with: micros login --host http:\/\/localhost:\d+ --token/);
   });
 
   it("the server said where its dashboard is, and the dashboard's page is there", async () => {
-    const shown = /The dashboard is at (http:\/\/localhost:\d+)\//.exec(server.output())?.[1];
+    const shown = (await printed(server, /The dashboard is at (http:\/\/localhost:\d+)\//))[1];
     assert.equal(shown, `http://localhost:${server.port}`);
     const page = await request(server.port, `localhost:${server.port}`, "/");
     assert.equal(page.status, 200);

@@ -219,6 +219,11 @@ export async function writeApp(dir: string, files: Record<string, string>): Prom
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
 }
 
+/** What the server printed that matches `pattern`, once it has: a line may arrive after the one `useServer` waits for. */
+export function printed(server: MicrosServer, pattern: RegExp): Promise<RegExpExecArray> {
+  return waitFor(`the server to print ${pattern}`, async () => pattern.exec(server.output()) ?? undefined);
+}
+
 /** Polls `check` until it returns a value, failing with `what` after the deadline. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
