@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { Micro } from "../../src/server/store/micros.js";
 import { PostgresStore } from "../../src/server/store/postgres/postgres-store.js";
 import { SqliteStore } from "../../src/server/store/sqlite/sqlite-store.js";
 import type { Store } from "../../src/server/store/store.js";
@@ -21,4 +22,13 @@ export async function useStore(): Promise<Store> {
   const store = await PostgresStore.open(database.url);
   onCleanup(() => store.close());
   return store;
+}
+
+/**
+ * The micro `store` looks up, once two lookups in a row give the very same object (the second from its cache).
+ * PostgreSQL hears of a write a moment after it and reads once more, so tests poll this with waitFor.
+ */
+export async function cachedLookup(store: Store, subdomain: string): Promise<Readonly<Micro> | undefined> {
+  const first = await store.micros.bySubdomain(subdomain);
+  return first && first === (await store.micros.bySubdomain(subdomain)) ? first : undefined;
 }

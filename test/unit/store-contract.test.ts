@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
-import type { Micro } from "../../src/server/store/micros.js";
 import { PG_MIGRATIONS } from "../../src/server/store/postgres/migrations.js";
 import { PostgresStore } from "../../src/server/store/postgres/postgres-store.js";
 import type { RequestRecord } from "../../src/server/store/requests.js";
@@ -16,6 +15,7 @@ import type { Store } from "../../src/server/store/store.js";
 import { MicrosError } from "../../src/shared/errors.js";
 import { useTmpDir, waitFor } from "../helpers/micros.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "../helpers/postgres.js";
+import { cachedLookup } from "../helpers/store.js";
 
 interface Implementation {
   name: string;
@@ -545,12 +545,6 @@ describe("PostgreSQL migrations", { skip: IMPLEMENTATIONS[1]?.skip }, () => {
     );
   });
 });
-
-/** The micro `store` looks up, when two lookups in a row give the very same object (the second from its cache). */
-async function cachedLookup(store: Store, subdomain: string): Promise<Readonly<Micro> | undefined> {
-  const first = await store.micros.bySubdomain(subdomain);
-  return first && first === (await store.micros.bySubdomain(subdomain)) ? first : undefined;
-}
 
 describe("two servers on one PostgreSQL database", { skip: IMPLEMENTATIONS[1]?.skip }, () => {
   it("see each other's writes in the gateway's cached lookups, also after the listening connection is cut", async () => {
