@@ -140,7 +140,11 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       .list()
       .map((runtime) => ({ runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command })),
   );
-  const logs = new LogSink(store.logs);
+  // A cluster's nodes tell each other of the log lines they store, for followers on other nodes.
+  const logs = new LogSink(
+    store.logs,
+    config.clusterSecret ? (microIds) => cluster?.announceLogs(microIds) : undefined,
+  );
   const instances = new InstanceManager({
     executor,
     runtimes,
@@ -314,6 +318,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       retire: (microId) => instances.retire(microId, { announce: false }),
       retireAll: () => instances.retireAll(),
       forgetProjectKey: (projectId) => projectKeys.forget(projectId),
+      logsWritten: (microIds) => logs.othersWrote(microIds),
     });
   }
 
