@@ -312,6 +312,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         capacity: Math.max(1, Math.floor(totalmem() / config.memoryBytes)),
       },
       operator: logger,
+      metrics,
     });
     started.push(() => cluster?.close());
     cluster.listen({

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { MicrosError } from "../../shared/errors.js";
 import { sendError } from "../gateway/proxy.js";
 import type { Client } from "../gateway/trusted-proxy.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Micro } from "../store/micros.js";
 import type { NodeRecord, SharedState } from "../store/nodes.js";
 import { Forwarder } from "./forwarder.js";
@@ -45,6 +46,7 @@ export interface ClusterOptions {
   secret: string;
   self: SelfNode;
   operator: Logger;
+  metrics?: Metrics;
   heartbeatMs?: number;
   liveWithinMs?: number;
 }
@@ -170,6 +172,7 @@ export class Cluster {
       const target = this.target(micro.id);
       if (!target) return false;
       const outcome = await this.forwarder.web(req, res, target.address, this.auth.headers(req, this.selfId, client));
+      this.options.metrics?.nodeForward(outcome === "sent" ? "sent" : "unreachable");
       if (outcome === "sent") return true;
       this.lost(target.id, outcome.unreachable);
       if (!outcome.retry) {
@@ -197,6 +200,7 @@ export class Cluster {
       target.address,
       this.auth.headers(req, this.selfId, client),
     );
+    this.options.metrics?.nodeForward(failure ? "unreachable" : "sent");
     if (failure) this.lost(target.id, failure);
     return true;
   }
