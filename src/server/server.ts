@@ -185,6 +185,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     store,
     logs,
     operator: logger,
+    graceFor: (microId) => (cluster && !cluster.runsHere(microId) ? CRON_GRACE_ELSEWHERE_MS : 0),
     fire: (micro, expression, signal) =>
       invoke(
         dispatcher,
@@ -358,6 +359,9 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     },
   };
 }
+
+/** How long a node that does not run a micro leaves a due cron run to the node that does. */
+const CRON_GRACE_ELSEWHERE_MS = 2000;
 
 /** Settings a cluster needs together, refused before anything starts. */
 function checkClusterSettings(config: ServerConfig): void {

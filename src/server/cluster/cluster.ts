@@ -205,6 +205,11 @@ export class Cluster {
     return true;
   }
 
+  /** Whether this node is the one that runs the micro (always, outside a cluster). */
+  runsHere(microId: string): boolean {
+    return this.target(microId) === undefined;
+  }
+
   /** Every node the database knows, with which is this one. */
   async nodes(): Promise<(NodeRecord & { self: boolean })[]> {
     return (await this.membership.list()).map((node) => ({ ...node, self: node.id === this.selfId }));
