@@ -63,7 +63,11 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-export async function startServer(flags: string[] = []): Promise<BenchServer> {
+/**
+ * A server in a temp dir of its own. Only the node that creates the admin writes `<data-dir>/admin-token`: a further
+ * node of a cluster is given the first node's token as `adminToken`.
+ */
+export async function startServer(flags: string[] = [], adminToken?: string): Promise<BenchServer> {
   const work = await mkdtemp(join(tmpdir(), "micros-bench-"));
   // Sandboxes bind their release from the data dir inside: every folder above it must be passable.
   await chmod(work, 0o711);
@@ -83,7 +87,7 @@ export async function startServer(flags: string[] = []): Promise<BenchServer> {
     ...process.env,
     HOME: work,
     MICROS_HOST: `http://127.0.0.1:${port}`,
-    MICROS_ACCESS_TOKEN: (await readFile(join(dataDir, "admin-token"), "utf8")).trim(),
+    MICROS_ACCESS_TOKEN: adminToken ?? (await readFile(join(dataDir, "admin-token"), "utf8")).trim(),
   };
   return {
     port,
