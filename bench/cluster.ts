@@ -13,9 +13,11 @@
  *               autocannon with 8 connections (one instance takes them all), with the CPU each request costs the
  *               platform's daemons and PostgreSQL's backends
  *   base        a put then a get of one item on /base with the project key, from the host, one kept-alive
- *               connection: SQLite on the baseline, PostgreSQL through a node
+ *               connection: SQLite on the baseline, PostgreSQL through a node; then whether every node sees them
+ *   idle        the CPU the nodes and PostgreSQL's backends spend per second with nothing asked of them, and the
+ *               connections the nodes hold to PostgreSQL
  *
- *   npm run bench:cluster [-- --nodes 3 --deploys 5 --cold 15 --requests 2000 --rounds 4 --duration 2 --base 1000]
+ *   npm run bench:cluster [-- --nodes 3 --deploys 5 --cold 10 --requests 2000 --rounds 4 --duration 2 --base 1000]
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -36,7 +38,7 @@ function flag(name: string, fallback: number): number {
 
 const NODES = flag("nodes", 3);
 const DEPLOYS = flag("deploys", 5);
-const COLD = flag("cold", 15);
+const COLD = flag("cold", 10);
 const REQUESTS = flag("requests", 2000);
 const ROUNDS = flag("rounds", 4);
 const DURATION_S = flag("duration", 2);
@@ -52,6 +54,7 @@ const IDLE_TIMEOUT = ["--idle-timeout", "1s"];
 /** Sandboxes kept ready are replaced in the background after each start; a quiet server has them all again. */
 const SETTLE_MS = 1000;
 const SECRET = randomBytes(24).toString("hex");
+const IDLE_WINDOW_MS = 5000;
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const load = () => loadavg().map((value) => Math.round(value * 100) / 100);
@@ -340,25 +343,22 @@ try {
   const cluster = nodes.map((node) => node.server);
   const postgresConnections = await database.connections();
 
-  // The micros: on the baseline one for the cold and warm runs and one for deploys; in the cluster one for deploys,
-  // one timed cold through the node that runs it (also the warm runs' micro), one timed cold through a forwarder.
-  const baseWarm = await newMicro(baseline, baseline.env, "bench-warm");
-  const baseDeploy = await newMicro(baseline, baseline.env, "bench-deploy");
-  const warm = await newMicro(first, first.env, "bench-warm");
+  // One micro on each platform is deployed, then timed cold and warm; the cluster has a second, timed cold through
+  // a node that forwards while the first sleeps.
+  const baseMicro = await newMicro(baseline, baseline.env, "bench");
+  const micro = await newMicro(first, first.env, "bench");
   const forwardedCold = await newMicro(first, first.env, "bench-forwarded");
-  const deploy = await newMicro(first, first.env, "bench-deploy");
-  const warmAt = placement(nodes, warm.id);
+  const microAt = placement(nodes, micro.id);
   const forwardedAt = placement(nodes, forwardedCold.id);
-  const deployAt = placement(nodes, deploy.id);
-  const [deployVia, otherForwarder] = deployAt.forward as [Node, Node | undefined];
-  const answerVia = otherForwarder ?? deployAt.runs;
+  const [deployVia, otherForwarder] = microAt.forward as [Node, Node | undefined];
+  const answerVia = otherForwarder ?? microAt.runs;
 
   // Deploys, taking turns.
   loads.deploy = load();
   const deploys = { baseline: [] as number[], cluster: [] as number[], clusterAsks: [] as number[] };
   for (let i = 1; i <= DEPLOYS; i++) {
-    deploys.baseline.push((await timedDeploy(baseDeploy, baseline.env, baseline, i)).ms);
-    const timed = await timedDeploy(deploy, through(first, deployVia.server), answerVia.server, i);
+    deploys.baseline.push((await timedDeploy(baseMicro, baseline.env, baseline, i)).ms);
+    const timed = await timedDeploy(micro, through(first, deployVia.server), answerVia.server, i);
     deploys.cluster.push(timed.ms);
     deploys.clusterAsks.push(timed.asks);
   }
@@ -369,8 +369,8 @@ try {
   // Cold starts, taking turns: each micro sleeps while the others are timed.
   loads.cold = load();
   const cold = [
-    { name: "baseline", micro: baseWarm, runs: baseline, via: baseline, samples: [] as number[] },
-    { name: "runs", micro: warm, runs: warmAt.runs.server, via: warmAt.runs.server, samples: [] as number[] },
+    { name: "baseline", micro: baseMicro, runs: baseline, via: baseline, samples: [] as number[] },
+    { name: "runs", micro, runs: microAt.runs.server, via: microAt.runs.server, samples: [] as number[] },
     {
       name: "forwards",
       micro: forwardedCold,
@@ -390,31 +390,31 @@ try {
 
   // Warm requests, the three ways taking turns in rounds.
   loads.warm = load();
-  const forwarder = warmAt.forward[0] as Node;
+  const forwarder = microAt.forward[0] as Node;
   const ways: Way[] = [
     {
       name: "baseline",
       through: baseline,
-      host: hostOf(baseWarm.name, baseline),
+      host: hostOf(baseMicro.name, baseline),
       daemons: [{ role: "runs", server: baseline }],
     },
     {
       name: "runs",
-      through: warmAt.runs.server,
-      host: hostOf(warm.name, warmAt.runs.server),
+      through: microAt.runs.server,
+      host: hostOf(micro.name, microAt.runs.server),
       daemons: [
-        { role: "runs", server: warmAt.runs.server },
-        ...warmAt.forward.map((node) => ({ role: "idle" as const, server: node.server })),
+        { role: "runs", server: microAt.runs.server },
+        ...microAt.forward.map((node) => ({ role: "idle" as const, server: node.server })),
       ],
       postgres: database,
     },
     {
       name: "forwards",
       through: forwarder.server,
-      host: hostOf(warm.name, forwarder.server),
+      host: hostOf(micro.name, forwarder.server),
       daemons: [
-        { role: "runs", server: warmAt.runs.server },
-        ...warmAt.forward.map((node) => ({
+        { role: "runs", server: microAt.runs.server },
+        ...microAt.forward.map((node) => ({
           role: node === forwarder ? ("forwards" as const) : ("idle" as const),
           server: node.server,
         })),
@@ -498,20 +498,30 @@ try {
   console.log(`base: ${JSON.stringify(baseResult)}`);
   if (!baseResult.sharedByEveryNode) console.log("base: NOT shared by every node, so not in PostgreSQL");
 
-  // What the nodes cost PostgreSQL while nothing is asked of them: heartbeats and listening.
-  const idleBefore = database.backendCpuMs();
-  await sleep(5000);
-  const idleAfter = database.backendCpuMs();
+  // What the nodes and PostgreSQL spend while nothing is asked of them (heartbeats, listening): the floor under the
+  // CPU per request figures above, which include it.
+  const connectionsAfter = await database.connections();
+  const idleCpu = () => ({
+    nodes: cluster.reduce((sum, server) => sum + cpuMs(server.pid), 0),
+    postgres: database.backendCpuMs(),
+  });
+  const idleBefore = idleCpu();
+  await sleep(IDLE_WINDOW_MS);
+  const idleAfter = idleCpu();
+  const perSecond = (ms: number) => round2(ms / (IDLE_WINDOW_MS / 1000));
   loads.end = load();
 
   const result = {
     scenario: `${NODES} nodes on one PostgreSQL database against one node on SQLite, on loopback`,
     nodes: NODES,
     loadAverage: loads,
-    postgres: {
-      connections: { ...postgresConnections, nodes: NODES },
-      idleCpuMsPerSecond:
-        idleBefore === undefined || idleAfter === undefined ? null : round2((idleAfter - idleBefore) / 5),
+    connections: { atStart: postgresConnections.open, atEnd: connectionsAfter.open, max: connectionsAfter.max },
+    idleCpuMsPerSecond: {
+      perNode: perSecond((idleAfter.nodes - idleBefore.nodes) / NODES),
+      postgres:
+        idleBefore.postgres === undefined || idleAfter.postgres === undefined
+          ? null
+          : perSecond(idleAfter.postgres - idleBefore.postgres),
     },
     deploy: {
       deployedThrough: "a node that does not run the micro",
