@@ -151,4 +151,26 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER domains_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON domains
     FOR EACH STATEMENT EXECUTE FUNCTION micros_notify_change();
   `,
+  // Shared blobs (src/server/blobs/): bytes every node can read, named by their SHA-256, in chunks of about a
+  // megabyte so that neither a write nor a read holds a whole file. A release's code and dependencies, packed, are
+  // one, named by the release's row, so a node that did not build a release can fetch it.
+  `
+  CREATE TABLE blobs (
+    hash        TEXT PRIMARY KEY,
+    size        BIGINT NOT NULL,
+    -- When the bytes were last stored (or found stored): a blob nothing names yet is kept for a while after.
+    last_put_at BIGINT NOT NULL
+  );
+  CREATE TABLE blob_chunks (
+    hash TEXT NOT NULL REFERENCES blobs(hash) ON DELETE CASCADE,
+    seq  INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (hash, seq)
+  );
+  -- Packed releases are compressed already, and much of what else is stored will be: not compressed again.
+  ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+
+  ALTER TABLE releases ADD COLUMN content_hash TEXT REFERENCES blobs(hash);
+  CREATE INDEX releases_by_content_hash ON releases (content_hash);
+  `,
 ];

@@ -29,7 +29,8 @@ export class PostgresStore implements Store {
   readonly domains: PgDomains;
 
   private constructor(
-    private readonly db: PgDb,
+    /** The pool itself, for what keeps its own tables beside the store's (shared blobs). */
+    readonly db: PgDb,
     private readonly feed: ChangeFeed,
     changes: Changes,
   ) {
