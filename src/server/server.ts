@@ -4,6 +4,7 @@ import { destination, pino } from "pino";
 import { toMicrosError } from "../shared/errors.js";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
+import { openSharedBlobs } from "./blobs/open-shared-blobs.js";
 import type { ServerConfig } from "./config.js";
 import { Scheduler } from "./cron/scheduler.js";
 import { loadDashboard } from "./dashboard/static-files.js";
@@ -100,9 +101,13 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   const admin = await ensureAdmin(store, dataDir);
   const secrets = await Secrets.load(dataDir);
   const projectKeys = new ProjectKeys(store.projects, secrets);
+  // Bytes every server on a PostgreSQL store can read (Drive's files); none with SQLite.
+  const blobs = await openSharedBlobs(store, dataDir);
   // Deta Base and Drive for the projects' micros and their owners: /base/... and /drive/... on this host.
   const data = await DataService.open({
     dataDir,
+    store,
+    blobs,
     projectOf: (key) => projectKeys.projectOf(key),
     driveQuotaBytes: config.driveQuotaBytes,
     operator: logger,
