@@ -104,6 +104,21 @@ for (const { kind, name: storeName, skip } of STORE_KINDS) {
       await store.delete("p1", "never", ["y"]);
     });
 
+    it("finds nothing by a name, prefix, cursor or upload id with a NUL, which no file or upload has", async () => {
+      const { store } = await openDrives(kind);
+      for (const name of ["a", "ab", "b"]) await store.put("p1", "d", name, Buffer.from(name));
+      const list = (options: { prefix?: string; last?: string }) =>
+        store.list("p1", "d", { prefix: "", limit: 10, recursive: true, ...options });
+      assert.deepEqual(await list({ prefix: "a\u0000" }), { names: [] });
+      assert.deepEqual(await list({ last: "a\u0000z" }), { names: ["ab", "b"] });
+      assert.deepEqual(await list({ last: "\u0000" }), { names: ["a", "ab", "b"] });
+      await store.delete("p1", "d", ["a\u0000", "b"]);
+      assert.deepEqual((await list({})).names, ["a", "ab"]);
+      assert.equal(await store.stat("p1", "d", "a\u0000"), undefined);
+      assert.equal(await status(store.putPart("p1", "d", "id\u0000", "a", 1, Buffer.from("x"))), 404);
+      assert.equal(await status(store.abortUpload("p1", "d", "id\u0000", "a")), 404);
+    });
+
     it("joins parts in order, refuses a short part before the last, and counts parts against the quota", async () => {
       const { store } = await openDrives(kind, PART_MIN_BYTES + 1024);
       const id = await store.startUpload("p1", "d", "big.bin", undefined);

@@ -34,6 +34,12 @@ interface UploadRow {
 const randomId = (bytes = 12) => randomBytes(bytes).toString("hex");
 
 /**
+ * PostgreSQL's text cannot hold NUL, and no stored name or upload id has one (nameProblem refuses it), so a name
+ * or id with one, which SQLite would simply not find, is answered here without asking.
+ */
+const hasNul = (text: string) => text.includes("\u0000");
+
+/**
  * Deta Drive on PostgreSQL, shared by every server on the database. A file's record (drive, name, size, type) is a
  * row of `drive_files` naming its bytes by hash; the bytes are a shared blob, stored whole before the row names it,
  * so a reader on any server sees the old file or the new one. A blob no file names any more goes with the blobs'
@@ -160,7 +166,7 @@ export class PgDriveStore implements Drives {
 
   private async fileRow(projectId: string, drive: string, name: string) {
     const id = await this.driveId(projectId, drive);
-    if (id === undefined) return undefined;
+    if (id === undefined || hasNul(name)) return undefined;
     return this.db.row<{ hash: string; size: number; content_type: string }>(
       "SELECT hash, size, content_type FROM drive_files WHERE drive_id = $1 AND name = $2",
       [id, name],
@@ -185,6 +191,7 @@ export class PgDriveStore implements Drives {
     const id = await this.driveId(projectId, drive);
     if (id === undefined) return { names: [] };
     const { prefix, last } = options;
+    if (hasNul(prefix)) return { names: [] };
     const where = ["drive_id = $1"];
     const params: unknown[] = [id];
     if (prefix) {
@@ -192,7 +199,8 @@ export class PgDriveStore implements Drives {
       where.push("name >= $2", "name <= $3");
     }
     const page = new ListCollector(options);
-    let cursor = last || undefined;
+    // Past "a\0b" are the names past "a": none has a NUL, so the next character of a longer one is above it.
+    let cursor = last ? last.split("\u0000")[0] : undefined;
     for (;;) {
       const rows = await this.db.rows<{ name: string }>(
         `SELECT name FROM drive_files WHERE ${[...where, ...(cursor === undefined ? [] : [`name > $${params.length + 1}`])].join(" AND ")}
@@ -211,7 +219,10 @@ export class PgDriveStore implements Drives {
   async delete(projectId: string, drive: string, names: string[]): Promise<void> {
     const id = await this.driveId(projectId, drive);
     if (id === undefined) return;
-    await this.db.run("DELETE FROM drive_files WHERE drive_id = $1 AND name = ANY($2::text[])", [id, names]);
+    await this.db.run("DELETE FROM drive_files WHERE drive_id = $1 AND name = ANY($2::text[])", [
+      id,
+      names.filter((name) => !hasNul(name)),
+    ]);
   }
 
   async startUpload(projectId: string, drive: string, name: string, declaredType?: string): Promise<string> {
@@ -226,6 +237,7 @@ export class PgDriveStore implements Drives {
 
   /** The upload, when it is this project's, for this drive and name; else 404 or 400. */
   private async upload(projectId: string, drive: string, uploadId: string, name: string): Promise<UploadRow> {
+    if (hasNul(uploadId)) throw new DetaError(404, "Upload not found");
     const row = await this.db.row<UploadRow>(
       "SELECT id, project_id, drive, name, content_type FROM drive_uploads WHERE id = $1",
       [uploadId],
