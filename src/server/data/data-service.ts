@@ -94,7 +94,10 @@ export class DataService {
     return new DataService(await openSqliteDataStores(options), options);
   }
 
-  /** Removes expired items and abandoned uploads (also run on a timer). */
+  /**
+   * Removes expired items and abandoned uploads (also run on a timer); on PostgreSQL, also the shared blobs nothing
+   * names any more. Every server on one database sweeps: each deletes what is there, none fails on the others.
+   */
   async sweep(): Promise<void> {
     if (this.closed) return;
     try {
