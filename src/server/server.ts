@@ -5,6 +5,7 @@ import { destination, pino } from "pino";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
+import { openSharedBlobs } from "./blobs/open-shared-blobs.js";
 import { Cluster } from "./cluster/cluster.js";
 import { nodeId } from "./cluster/node-id.js";
 import { sharedSecrets } from "./cluster/sealing-key.js";
@@ -114,9 +115,13 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   // Joined last, once this node serves: the others send it requests as soon as it is in the pool.
   let cluster: Cluster | undefined;
   const projectKeys = new ProjectKeys(store.projects, secrets);
+  // Bytes every server on a PostgreSQL store can read (Drive's files); none with SQLite.
+  const blobs = await openSharedBlobs(store, dataDir);
   // Deta Base and Drive for the projects' micros and their owners: /base/... and /drive/... on this host.
   const data = await DataService.open({
     dataDir,
+    store,
+    blobs,
     projectOf: (key) => projectKeys.projectOf(key),
     driveQuotaBytes: config.driveQuotaBytes,
     operator: logger,

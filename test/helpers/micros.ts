@@ -66,6 +66,11 @@ async function databaseFlags(dataDir: string, flags: string[]): Promise<string[]
   return ["--database", url];
 }
 
+/** The PostgreSQL database of the servers on this data dir, when the tests run on PostgreSQL. */
+export function databaseOf(dataDir: string): string | undefined {
+  return databases.get(dataDir);
+}
+
 export async function useServer(
   flags: string[] = [],
   env: NodeJS.ProcessEnv = {},
