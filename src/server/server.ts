@@ -4,6 +4,7 @@ import { destination, pino } from "pino";
 import { toMicrosError } from "../shared/errors.js";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
+import { sharedBlobsOf } from "./blobs/store-blobs.js";
 import type { ServerConfig } from "./config.js";
 import { Scheduler } from "./cron/scheduler.js";
 import { loadDashboard } from "./dashboard/static-files.js";
@@ -28,13 +29,18 @@ import { LogSink } from "./logs/log-sink.js";
 import { isMetricsRequest, listenForMetrics, metricsBehindToken } from "./metrics/exposure.js";
 import { Metrics } from "./metrics/metrics.js";
 import { ProjectKeys } from "./project-keys.js";
-import { Deployer, releaseDir } from "./releases/deployer.js";
+import { Deployer } from "./releases/deployer.js";
+import { LocalReleaseFiles, type ReleaseFiles } from "./releases/release-files.js";
+import { SharedReleaseFiles } from "./releases/shared-release-files.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
 import { Secrets } from "./secrets.js";
 import { openStore } from "./store/store.js";
 import { openAcme } from "./tls/acme-certificates.js";
 import { listenHttps } from "./tls/https-listener.js";
 import { RequestLog } from "./visor/request-log.js";
+
+/** How often a node sweeps what releases no longer name (with PostgreSQL). */
+const SWEEP_MS = 15 * 60 * 1000;
 
 export interface RunningServer {
   url: string;
@@ -127,12 +133,24 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       .map((runtime) => ({ runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command })),
   );
   const logs = new LogSink(store.logs);
+  // With PostgreSQL, any node may start a release another built: each is packed into a blob every node can fetch.
+  const blobs = sharedBlobsOf(store, dataDir);
+  const sharedFiles =
+    blobs &&
+    new SharedReleaseFiles({
+      dataDir,
+      blobs,
+      releases: store.releases,
+      runtimes,
+      maxCodeBytes: config.maxCodeBytes,
+    });
+  const releaseFiles: ReleaseFiles = sharedFiles ?? new LocalReleaseFiles(dataDir);
   const instances = new InstanceManager({
     executor,
     runtimes,
     logs,
     operator: logger,
-    releaseDir: (microId, releaseId) => releaseDir(dataDir, microId, releaseId),
+    releaseDir: (micro, releaseId) => releaseFiles.ready(micro, releaseId),
     projectKey: (projectId) => projectKeys.keyFor(projectId),
     userEnv: async (microId) =>
       Object.fromEntries((await store.envVars.sealed(microId)).map(({ key, value }) => [key, secrets.open(value)])),
@@ -154,12 +172,27 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     logs,
     operator: logger,
     builds,
+    files: releaseFiles,
     dataDir,
     metrics,
   });
   started.push(() => instances.close());
   started.push(() => deployer.close());
   await deployer.cleanup();
+  // What no release names any more goes, in time: blobs from the database, and this node's copies of releases pruned
+  // or deleted by other nodes. Every node sweeps; the deletes are the same whoever runs them.
+  const sweeps =
+    blobs &&
+    sharedFiles &&
+    setInterval(async () => {
+      try {
+        await sharedFiles.sweep();
+        await blobs.sweep();
+      } catch (err) {
+        logger.warn({ err }, "could not sweep releases and blobs no longer kept; the next sweep tries again");
+      }
+    }, SWEEP_MS).unref();
+  if (sweeps) started.push(() => clearInterval(sweeps));
   // The only way anything reaches an instance: the gateway, WebSockets, run, cron and visor replays.
   const dispatcher = new Dispatcher(instances);
   const scheduler = new Scheduler({
@@ -285,6 +318,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     close: () => {
       closing ??= (async () => {
         scheduler.stop();
+        clearInterval(sweeps);
         const listening = Promise.all([api.close(), listener.close(), https?.close()]);
         await instances.close();
         await forSandboxes?.close();
