@@ -124,6 +124,7 @@ describe("packed releases", () => {
   it("refuse a link of the code that ends up outside the release", async () => {
     await refused(packed([{ path: "release/token", type: "SymbolicLink", linkpath: "../../admin-token" }]), /outside/);
     await refused(packed([{ path: "release/passwd", type: "SymbolicLink", linkpath: "/etc/passwd" }]), /absolute/);
+    await refused(packed([{ path: "release/node_modules", type: "SymbolicLink", linkpath: "/" }]), /absolute/);
   });
 
   it("refuse hard links, devices and pipes", async () => {

@@ -92,7 +92,8 @@ export async function unpackRelease(
     if (!files.has(path)) throw refused(`its manifest names ${describe(path)}, which is not a file in it`);
   }
   for (const link of links) {
-    if (link === installedDir || link.startsWith(`${installedDir}/`)) continue;
+    // The installed folder itself is a folder in a read-back, never a link: only what it holds is kept as it is.
+    if (link.startsWith(`${installedDir}/`)) continue;
     const why = await linkEscapes(tree, link);
     if (why) throw refused(`${describe(link)} ${why}`);
   }

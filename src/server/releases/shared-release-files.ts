@@ -76,7 +76,7 @@ export class SharedReleaseFiles implements ReleaseFiles {
   async sweep(): Promise<number> {
     const root = join(this.options.dataDir, "releases");
     let removed = 0;
-    for (const microId of await readdir(root).catch(() => [])) {
+    for (const microId of await readdir(root)) {
       const folder = join(root, microId);
       const kept = new Set((await this.options.releases.list(microId)).map((release) => release.id));
       for (const name of await readdir(folder)) {
