@@ -71,10 +71,15 @@ export function databaseOf(dataDir: string): string | undefined {
   return databases.get(dataDir);
 }
 
+/**
+ * Starts `micros server` on a fresh data dir (or `existingDataDir`). `token` is the admin's, for a server that
+ * shares a database whose admin another server created: only that one wrote the token to its data dir.
+ */
 export async function useServer(
   flags: string[] = [],
   env: NodeJS.ProcessEnv = {},
   existingDataDir?: string,
+  { token: adminToken }: { token?: string } = {},
 ): Promise<MicrosServer> {
   const dataDir = existingDataDir ?? (await useTmpDir("micros-data-"));
   const database = await databaseFlags(dataDir, flags);
@@ -103,8 +108,7 @@ export async function useServer(
     child.stdout.on("data", check);
     exited.then(() => reject(new Error(`server exited at start:\n${output}`)));
   });
-  // A second node on a shared database writes no token file: its admin is the first node's, token and all.
-  const token = (await readFile(join(dataDir, "admin-token"), "utf8").catch(() => "")).trim();
+  const token = adminToken ?? (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
   let stopped: Promise<number | null> | undefined;
   // A server that ignores SIGTERM fails its test and is killed, rather than keeping the test run waiting on it.
   const stop = () => {
