@@ -17,7 +17,7 @@
  *   idle        the CPU the nodes and PostgreSQL's backends spend per second with nothing asked of them, and the
  *               connections the nodes hold to PostgreSQL
  *
- *   npm run bench:cluster [-- --nodes 3 --deploys 5 --cold 10 --requests 2000 --rounds 4 --duration 2 --base 1000]
+ *   npm run bench:cluster [-- --nodes 3 --deploys 4 --cold 10 --requests 2000 --rounds 4 --duration 2 --base 1000]
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -37,7 +37,7 @@ function flag(name: string, fallback: number): number {
 }
 
 const NODES = flag("nodes", 3);
-const DEPLOYS = flag("deploys", 5);
+const DEPLOYS = flag("deploys", 4);
 const COLD = flag("cold", 10);
 const REQUESTS = flag("requests", 2000);
 const ROUNDS = flag("rounds", 4);
@@ -177,7 +177,7 @@ async function timedDeploy(
   return { ms: performance.now() - start, asks };
 }
 
-/** Until the node that runs the micro lists no instance of it, then a settle for its ready sandboxes. */
+/** Until the node that runs the micro lists no instance of it. */
 async function asleep(runs: BenchServer, id: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -186,7 +186,6 @@ async function asleep(runs: BenchServer, id: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`micro ${id} still has an instance after 30 s`);
     await sleep(20);
   }
-  await sleep(SETTLE_MS);
 }
 
 /** What a daemon does for a way: serves the micro, forwards to the node that does, or neither. */
@@ -219,15 +218,16 @@ interface Rate {
   cpuMs: Record<Role | "postgres", number>;
 }
 
-/** CPU so far of the daemons in each role and of PostgreSQL's backends, in ms. */
-function cpuByRole(way: Way): Record<Role | "postgres", number> {
-  const cpu = { runs: 0, forwards: 0, idle: 0, postgres: way.postgres?.backendCpuMs() ?? 0 };
+/** CPU so far of the daemons in each role, in ms. */
+function cpuByRole(way: Way): Record<Role, number> {
+  const cpu = { runs: 0, forwards: 0, idle: 0 };
   for (const { role, server } of way.daemons) cpu[role] += cpuMs(server.pid);
   return cpu;
 }
 
 async function throughput(way: Way): Promise<Rate> {
   const before = cpuByRole(way);
+  const postgres = way.postgres?.cpuMeter();
   let firstError: unknown;
   const result = await new Promise<autocannon.Result>((done, fail) => {
     const run = autocannon(
@@ -254,7 +254,7 @@ async function throughput(way: Way): Promise<Rate> {
       runs: after.runs - before.runs,
       forwards: after.forwards - before.forwards,
       idle: after.idle - before.idle,
-      postgres: after.postgres - before.postgres,
+      postgres: postgres?.() ?? 0,
     },
   };
 }
@@ -381,7 +381,10 @@ try {
   ];
   for (let i = 0; i < COLD; i++) {
     for (const way of cold) {
-      await asleep(way.runs, way.micro.id);
+      // Every micro, not only this one: the last one timed stops its instance after the idle timeout, and that
+      // work must not overlap this start.
+      for (const other of cold) await asleep(other.runs, other.micro.id);
+      await sleep(SETTLE_MS);
       way.samples.push(await timeToFirstByte(way.via.port, hostOf(way.micro.name, way.via)));
     }
   }
@@ -472,9 +475,9 @@ try {
     const sqlite = await putsAndGets(sqliteBase, perRound, i * perRound);
     base.sqlite.put.push(...sqlite.put);
     base.sqlite.get.push(...sqlite.get);
-    const before = database.backendCpuMs() ?? 0;
+    const meter = database.cpuMeter();
     const postgres = await putsAndGets(postgresBase, perRound, i * perRound);
-    postgresBaseMs += (database.backendCpuMs() ?? 0) - before;
+    postgresBaseMs += meter() ?? 0;
     base.postgres.put.push(...postgres.put);
     base.postgres.get.push(...postgres.get);
   }
@@ -502,12 +505,14 @@ try {
   // CPU per request figures above, which include it.
   const connectionsAfter = await database.connections();
   const idleCpu = () => ({
+    baseline: cpuMs(baseline.pid),
     nodes: cluster.reduce((sum, server) => sum + cpuMs(server.pid), 0),
-    postgres: database.backendCpuMs(),
   });
   const idleBefore = idleCpu();
+  const idlePostgres = database.cpuMeter();
   await sleep(IDLE_WINDOW_MS);
   const idleAfter = idleCpu();
+  const idlePostgresMs = idlePostgres();
   const perSecond = (ms: number) => round2(ms / (IDLE_WINDOW_MS / 1000));
   loads.end = load();
 
@@ -517,11 +522,9 @@ try {
     loadAverage: loads,
     connections: { atStart: postgresConnections.open, atEnd: connectionsAfter.open, max: connectionsAfter.max },
     idleCpuMsPerSecond: {
+      baseline: perSecond(idleAfter.baseline - idleBefore.baseline),
       perNode: perSecond((idleAfter.nodes - idleBefore.nodes) / NODES),
-      postgres:
-        idleBefore.postgres === undefined || idleAfter.postgres === undefined
-          ? null
-          : perSecond(idleAfter.postgres - idleBefore.postgres),
+      postgres: idlePostgresMs === undefined ? null : perSecond(idlePostgresMs),
     },
     deploy: {
       deployedThrough: "a node that does not run the micro",

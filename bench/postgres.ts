@@ -15,11 +15,12 @@ export interface BenchDatabase {
   /** Connections open to the database now, and the server's `max_connections`. */
   connections(): Promise<{ open: number; max: number }>;
   /**
-   * Milliseconds of CPU the server's backends for this database have used so far, when the server runs on this
-   * machine (undefined otherwise). Backends that have ended are not counted, nor the server's shared processes (WAL
-   * writer, checkpointer): the nodes keep their connections open, so this is the database's work for them.
+   * Starts counting the CPU of the server's backends for this database; the function returned gives the
+   * milliseconds they used since, or undefined when the server does not run on this machine. Not counted: what a
+   * backend used in its last moments when it ended meanwhile (a pool closes idle connections), and the server's
+   * shared processes (WAL writer, checkpointer).
    */
-  backendCpuMs(): number | undefined;
+  cpuMeter(): () => number | undefined;
   /** Drops the database, ending whatever connections are still open to it. */
   drop(): Promise<void>;
 }
@@ -40,7 +41,16 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
       );
       return rows[0] as { open: number; max: number };
     },
-    backendCpuMs: () => backendCpuMs(name),
+    cpuMeter() {
+      const before = backendCpu(name);
+      return () => {
+        const now = backendCpu(name);
+        if (before.size === 0 && now.size === 0) return undefined;
+        let used = 0;
+        for (const [pid, ms] of now) used += ms - (before.get(pid) ?? 0);
+        return used;
+      };
+    },
     drop: async () => {
       await onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
@@ -58,21 +68,22 @@ async function onServer(statement: string, params: unknown[] = []): Promise<unkn
   }
 }
 
-/** A backend names its database in its process title: `postgres: 15/main: <user> <database> <client> <state>`. */
-function backendCpuMs(database: string): number | undefined {
-  let total = 0;
-  let found = false;
+/**
+ * Milliseconds of CPU each backend for `database` has used, by process id. A backend names its database in its
+ * process title: `postgres: 15/main: <user> <database> <client> <state>`.
+ */
+function backendCpu(database: string): Map<number, number> {
+  const cpu = new Map<number, number>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const title = readFileSync(`/proc/${pid}/cmdline`, "utf8");
       if (!title.startsWith("postgres: ") || !title.split(" ").includes(database)) continue;
       // One thread per backend: its schedstat is the process's CPU time, in nanoseconds.
-      total += Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
-      found = true;
+      cpu.set(Number(pid), Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6);
     } catch {
       // Gone meanwhile.
     }
   }
-  return found ? total : undefined;
+  return cpu;
 }
