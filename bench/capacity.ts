@@ -57,16 +57,18 @@ async function create(server: BenchServer, from: number, to: number): Promise<nu
   return times;
 }
 
-/** `GET /v1/micros` `SAMPLES` times; checks it lists `count`. */
-async function list(server: BenchServer, count: number): Promise<number[]> {
+/** `GET /v1/micros` `SAMPLES` times; checks it lists `count`; the times and the size of the answer's JSON. */
+async function list(server: BenchServer, count: number): Promise<{ times: number[]; bytes: number }> {
   const times: number[] = [];
+  let bytes = 0;
   for (let i = 0; i < SAMPLES; i++) {
     const start = performance.now();
-    const { micros } = await server.api<{ micros: unknown[] }>("/v1/micros");
+    const answer = await server.api<{ micros: unknown[] }>("/v1/micros");
     times.push(performance.now() - start);
-    if (micros.length !== count) throw new Error(`listed ${micros.length} micros, expected ${count}`);
+    if (answer.micros.length !== count) throw new Error(`listed ${answer.micros.length} micros, expected ${count}`);
+    bytes = JSON.stringify(answer).length;
   }
-  return times;
+  return { times, bytes };
 }
 
 interface Store {
@@ -74,7 +76,7 @@ interface Store {
   server: BenchServer;
   baselineRss: number;
   create: number[];
-  list: Record<number, number[]>;
+  list: Record<number, { times: number[]; bytes: number }>;
   rss: Record<number, number>;
 }
 
@@ -111,7 +113,10 @@ try {
       store.name,
       {
         createMs: stats(store.create),
-        listMs: Object.fromEntries(Object.entries(store.list).map(([count, times]) => [count, stats(times)])),
+        listMs: Object.fromEntries(Object.entries(store.list).map(([count, { times }]) => [count, stats(times)])),
+        listKb: Object.fromEntries(
+          Object.entries(store.list).map(([count, { bytes }]) => [count, Math.round(bytes / 1024)]),
+        ),
         daemonRssMb: {
           baseline: mb(store.baselineRss),
           withMicros: Object.fromEntries(Object.entries(store.rss).map(([count, bytes]) => [count, mb(bytes)])),
