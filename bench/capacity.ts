@@ -3,7 +3,8 @@
  * checks that), only rows in the store: this measures what those rows cost the daemon, its memory and the list every
  * client reads (`GET /v1/micros`, the dashboard's and `micros list`'s), with 100 and then 1,000 micros registered,
  * on SQLite and on PostgreSQL (a database made for the run, MICROS_BENCH_DATABASE_URL) in the same run. Baseline:
- * the same daemon's RSS right after start, with no micro.
+ * the same daemon's RSS right after start, with no micro. The RSS includes whatever garbage the lists left that the
+ * heap has not collected yet: an upper bound of what the micros hold, which varies from run to run.
  *
  * The micros are made through the API (`POST /v1/micros`, as the dashboard's benchmark does) and never deployed, so
  * they have no release: deploying 1,000 would take most of an hour here.
