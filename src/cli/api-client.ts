@@ -2,6 +2,7 @@ import type {
   ApiKeyView,
   LogView,
   MicroView,
+  NodeView,
   ProjectView,
   ReleaseView,
   RequestView,
@@ -44,6 +45,10 @@ export class ApiClient {
   /** A token for another user (admin only); `token` is the token itself, in this answer only. */
   issueUserToken(user: string, body: { name: string; expires?: string }) {
     return this.json<{ token: string; info: TokenView }>("POST", `/v1/users/${encodeURIComponent(user)}/tokens`, body);
+  }
+
+  listNodes() {
+    return this.json<{ cluster: boolean; nodes: NodeView[] }>("GET", "/v1/nodes");
   }
 
   listTokens() {

@@ -19,6 +19,7 @@ const COMMANDS: readonly (readonly [readonly string[], () => Promise<CommandModu
   [["login", "logout", "whoami"], () => import("./commands/login.js")],
   [["tokens"], () => import("./commands/tokens.js")],
   [["users"], () => import("./commands/users.js")],
+  [["nodes"], () => import("./commands/nodes.js")],
   [["projects"], () => import("./commands/projects.js")],
   [["list"], () => import("./commands/list.js")],
   [["new"], () => import("./commands/new.js")],

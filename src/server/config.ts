@@ -181,6 +181,47 @@ function databaseUrl(): ValueType<string> {
   };
 }
 
+/** The cluster's secret: long enough not to be guessed, never shown (not by --help, not in a refusal). */
+function clusterSecret(): ValueType<string> {
+  return {
+    arg: "<secret>",
+    accepts: "a secret of 32 or more characters without spaces, the same on every node",
+    schema: z.union([
+      z.literal(""),
+      z
+        .string()
+        .max(4096)
+        .regex(/^\S{32,}$/),
+    ]),
+    read: (value) => value,
+    show: (value) => (value ? "(hidden)" : "off"),
+    quote: () => "(hidden)",
+  };
+}
+
+/** An http:// URL with a host and port, nothing after them: where other nodes reach this one. */
+function nodeAddress(): ValueType<string> {
+  return {
+    arg: "<url>",
+    accepts: "an address other nodes reach this one at, such as http://10.0.0.5:4000",
+    schema: z.union([
+      z.literal(""),
+      z
+        .string()
+        .max(512)
+        .refine((value) => {
+          if (!URL.canParse(value)) return false;
+          const url = new URL(value);
+          return (
+            url.protocol === "http:" && url.hostname !== "" && url.pathname === "/" && !url.search && !url.username
+          );
+        }),
+    ]),
+    read: (value) => value.replace(/\/$/, ""),
+    show: (value) => value || "http://<host>:<port>",
+  };
+}
+
 export interface Setting<T> {
   /** The flag without `--`; also the setting's key in a config file. */
   readonly flag: string;
@@ -247,6 +288,22 @@ export const SETTINGS = {
     text("<domain>", "a host name such as localhost or micros.example.com", /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/),
     "localhost",
     "micros answer at <subdomain>.<domain>:<port>",
+  ),
+  /**
+   * Nodes: servers on one PostgreSQL database that share this secret are one platform (docs/cluster.md). A flag
+   * shows in `ps`: give it in the variable or the config file.
+   */
+  clusterSecret: setting(
+    "cluster-secret",
+    clusterSecret(),
+    "",
+    "join the other nodes on --database given this secret (32+ characters): any node then serves any micro",
+  ),
+  nodeAddress: setting(
+    "node-address",
+    nodeAddress(),
+    "",
+    "where the other nodes reach this one, such as http://10.0.0.5:4000 (needed when --host is 0.0.0.0 or ::)",
   ),
   /** As Deta did: an instance sleeps after a minute without requests. */
   idleTimeoutMs: setting(

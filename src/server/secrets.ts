@@ -14,14 +14,24 @@ export class Secrets {
   private constructor(private readonly key: Buffer) {}
 
   static async load(dataDir: string): Promise<Secrets> {
+    return new Secrets(await Secrets.localKey(dataDir));
+  }
+
+  /** Seals with `key`: the key the nodes of a cluster share (cluster/sealing-key.ts). */
+  static withKey(key: Buffer): Secrets {
+    return new Secrets(key);
+  }
+
+  /** The data dir's own key, made on first use. */
+  static async localKey(dataDir: string): Promise<Buffer> {
     const file = join(dataDir, KEY_FILE);
     try {
-      return new Secrets(await readFile(file));
+      return await readFile(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       const key = randomBytes(32);
       await writeFile(file, key, { mode: 0o600, flag: "wx" });
-      return new Secrets(key);
+      return key;
     }
   }
 

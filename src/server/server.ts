@@ -1,9 +1,13 @@
-import { type RequestListener, ServerResponse } from "node:http";
+import { type IncomingMessage, type RequestListener, ServerResponse } from "node:http";
+import { totalmem } from "node:os";
 import type { Duplex } from "node:stream";
 import { destination, pino } from "pino";
-import { toMicrosError } from "../shared/errors.js";
+import { MicrosError, toMicrosError } from "../shared/errors.js";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
+import { Cluster } from "./cluster/cluster.js";
+import { nodeId } from "./cluster/node-id.js";
+import { sharedSecrets } from "./cluster/sealing-key.js";
 import type { ServerConfig } from "./config.js";
 import { Scheduler } from "./cron/scheduler.js";
 import { loadDashboard } from "./dashboard/static-files.js";
@@ -16,6 +20,7 @@ import { createAccessCheck } from "./gateway/access.js";
 import { createGateway } from "./gateway/gateway.js";
 import { type Route, routeForHost } from "./gateway/host-routing.js";
 import { sendError } from "./gateway/proxy.js";
+import type { Client } from "./gateway/trusted-proxy.js";
 import { clientResolver } from "./gateway/trusted-proxy.js";
 import { createUpgradeHandler } from "./gateway/upgrade.js";
 import { listenFirst } from "./http-listener.js";
@@ -31,6 +36,8 @@ import { ProjectKeys } from "./project-keys.js";
 import { Deployer, releaseDir } from "./releases/deployer.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
 import { Secrets } from "./secrets.js";
+import { isPostgresUrl } from "./store/database-url.js";
+import type { Micro } from "./store/micros.js";
 import { openStore } from "./store/store.js";
 import { openAcme } from "./tls/acme-certificates.js";
 import { listenHttps } from "./tls/https-listener.js";
@@ -72,6 +79,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
 /** Wires the parts together; `started` gets the close of each part as it starts. */
 async function start(config: ServerConfig, started: (() => unknown)[]): Promise<RunningServer> {
+  checkClusterSettings(config);
   const dataDir = await prepareDataDir(config.dataDir);
   // The port before anything else: a port in use fails here, before a sandbox is made.
   const listener = await listenFirst(config.port, config.host);
@@ -98,7 +106,13 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   if (acme) started.push(() => acme.close());
   if (acme) https?.useSource(acme);
   const admin = await ensureAdmin(store, dataDir);
-  const secrets = await Secrets.load(dataDir);
+  // The nodes of a cluster seal with one key, kept in the database under the cluster secret.
+  const secrets =
+    config.clusterSecret && store.shared
+      ? await sharedSecrets(await Secrets.localKey(dataDir), config.clusterSecret, store.shared.nodes)
+      : await Secrets.load(dataDir);
+  // Joined last, once this node serves: the others send it requests as soon as it is in the pool.
+  let cluster: Cluster | undefined;
   const projectKeys = new ProjectKeys(store.projects, secrets);
   // Deta Base and Drive for the projects' micros and their owners: /base/... and /drive/... on this host.
   const data = await DataService.open({
@@ -144,6 +158,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     maxInstances: config.maxInstances,
     limits,
     metrics,
+    announceRetire: (microId) => cluster?.announceRetire(microId),
   });
   metrics.observe({ instances: () => instances.census(), warmPool: () => executor.warmPool?.() ?? [] });
   const deployer = new Deployer({
@@ -177,7 +192,9 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   scheduler.start();
   started.push(() => scheduler.stop());
   const visor = new RequestLog(store.requests);
-  const clientOf = clientResolver(config.trustProxy);
+  const clientOfPeer = clientResolver(config.trustProxy);
+  // A request another node forwarded comes from the client that node names (the signature vouches for it).
+  const clientOf = (req: IncomingMessage): Client => cluster?.forwardedClient(req) ?? clientOfPeer(req);
   const gatewayOptions = {
     micros: store.micros,
     dispatcher,
@@ -188,6 +205,12 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     visor,
     metrics,
     clientOf,
+    elsewhere: {
+      request: (req: IncomingMessage, res: ServerResponse, micro: Micro) =>
+        cluster ? cluster.forward(req, res, micro, clientOf(req)) : Promise.resolve(false),
+      upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, micro: Micro) =>
+        cluster ? cluster.forwardUpgrade(req, socket, head, micro, clientOf(req)) : Promise.resolve(false),
+    },
   };
   const gateway = createGateway(gatewayOptions);
   const upgrade = createUpgradeHandler(gatewayOptions);
@@ -220,6 +243,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       endpointFor,
       clientOf,
       customDomains: new CustomDomains(store.domains, config.domain, endpoints, acme),
+      nodes: async () => cluster?.nodes(),
     },
     logger,
     (handler) => {
@@ -254,6 +278,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     async (req, res) => {
       // ACME's HTTP-01 challenges, on whatever host the CA asks for.
       if (acme?.answerChallenge(req, res)) return;
+      if (cluster && !cluster.admit(req, res)) return;
       const route = await routeFor(req.headers.host, res);
       if (!route) return;
       if (route.kind === "micro") await gateway(req, res, route.subdomain);
@@ -266,11 +291,31 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       }
     },
     async (req, socket, head) => {
+      if (cluster && !cluster.admit(req, socket)) return;
       const route = await routeFor(req.headers.host, socket);
       if (route?.kind === "micro") await upgrade(req, socket, head, route.subdomain);
       else socket.destroy();
     },
   );
+
+  if (config.clusterSecret && store.shared) {
+    cluster = await Cluster.join({
+      store: store.shared,
+      secret: config.clusterSecret,
+      self: {
+        id: await nodeId(dataDir),
+        address: config.nodeAddress || nodeAddressOf(config.host, port),
+        capacity: Math.max(1, Math.floor(totalmem() / config.memoryBytes)),
+      },
+      operator: logger,
+    });
+    started.push(() => cluster?.close());
+    cluster.listen({
+      retire: (microId) => instances.retire(microId, { announce: false }),
+      retireAll: () => instances.retireAll(),
+      forgetProjectKey: (projectId) => projectKeys.forget(projectId),
+    });
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -284,6 +329,8 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     metricsUrl: metricsListener?.url,
     close: () => {
       closing ??= (async () => {
+        // Out of the pool first, so the other nodes stop sending requests here.
+        await cluster?.close();
         scheduler.stop();
         const listening = Promise.all([api.close(), listener.close(), https?.close()]);
         await instances.close();
@@ -304,4 +351,26 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       return closing;
     },
   };
+}
+
+/** Settings a cluster needs together, refused before anything starts. */
+function checkClusterSettings(config: ServerConfig): void {
+  if (!config.clusterSecret) return;
+  if (!isPostgresUrl(config.database)) {
+    throw new MicrosError(
+      "ERR_INVALID_SETTING",
+      "--cluster-secret needs --database postgres://...: the nodes of a cluster share their state through PostgreSQL.",
+    );
+  }
+  if (!config.nodeAddress && (config.host === "0.0.0.0" || config.host === "::")) {
+    throw new MicrosError(
+      "ERR_INVALID_SETTING",
+      `--host ${config.host} listens on every interface, so the other nodes cannot be told which address reaches this one: give --node-address, such as http://10.0.0.5:${config.port || 4000}.`,
+    );
+  }
+}
+
+/** Where the other nodes reach this one, when --node-address does not say: the address it listens on. */
+function nodeAddressOf(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }

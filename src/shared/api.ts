@@ -76,6 +76,19 @@ export interface UserListView extends UserView {
   createdAt: string;
 }
 
+/** A node of a cluster (several servers on one database), as `micros nodes` shows it. */
+export interface NodeView {
+  id: string;
+  address: string;
+  capacity: number;
+  /** Whether it heartbeated within the last few seconds: only live nodes take micros. */
+  live: boolean;
+  /** Whether it is the node that answered. */
+  self: boolean;
+  startedAt: string;
+  heartbeatAt: string;
+}
+
 /** An access token as its owner sees it; the token itself is shown only when it is made. */
 export interface TokenView {
   name: string;

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   ERR_REQUEST_TIMEOUT: { status: 504, kind: "user" },
   ERR_NO_RELEASE: { status: 503, kind: "user" },
   ERR_SERVER_UNREACHABLE: { status: 503, kind: "system" },
+  ERR_NODE_UNREACHABLE: { status: 502, kind: "system" },
   ERR_SHUTTING_DOWN: { status: 503, kind: "system" },
   ERR_SANDBOX_UNAVAILABLE: { status: 500, kind: "system" },
   ERR_INVALID_SETTING: { status: 400, kind: "user" },

@@ -15,6 +15,7 @@ import { envRoutes } from "./routes/env.js";
 import { limitRoutes } from "./routes/limits.js";
 import { logRoutes } from "./routes/logs.js";
 import { microRoutes } from "./routes/micros.js";
+import { nodeRoutes } from "./routes/nodes.js";
 import { projectDataRoutes } from "./routes/project-data.js";
 import { projectRoutes } from "./routes/projects.js";
 import { releaseRoutes } from "./routes/releases.js";
@@ -144,6 +145,7 @@ export function buildApi(ctx: ApiContext, logger: Logger, serverFactory: Fastify
   app.register(
     async (v1) => {
       userRoutes(v1, ctx);
+      nodeRoutes(v1, ctx);
       tokenRoutes(v1, ctx);
       projectRoutes(v1, ctx);
       dataRoutes(v1, ctx);

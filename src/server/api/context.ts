@@ -14,6 +14,7 @@ import type { Deployer } from "../releases/deployer.js";
 import type { RuntimeRegistry } from "../runtimes/registry.js";
 import type { Secrets } from "../secrets.js";
 import type { Micro } from "../store/micros.js";
+import type { NodeRecord } from "../store/nodes.js";
 import type { Store } from "../store/store.js";
 import type { User } from "../store/users.js";
 import type { RequestLog } from "../visor/request-log.js";
@@ -41,6 +42,8 @@ export interface ApiContext {
   /** Who sent a request, through trusted proxies: the dashboard's cookie is Secure when the client used HTTPS. */
   clientOf: ClientOf;
   customDomains: CustomDomains;
+  /** The nodes of the cluster this server is in, or undefined outside one. */
+  nodes(): Promise<(NodeRecord & { self: boolean })[] | undefined>;
 }
 
 export function currentUser(request: FastifyRequest): User {

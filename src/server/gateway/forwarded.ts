@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { NODE_HEADERS } from "../cluster/node-auth.js";
 import type { Client } from "./trusted-proxy.js";
 
 /**
@@ -12,6 +13,8 @@ export const CLIENT_IDENTITY_HEADERS = new Set([
   "x-forwarded-proto",
   "x-forwarded-port",
   "x-real-ip",
+  // What one node tells another of the client: meaningful between nodes only.
+  ...NODE_HEADERS,
 ]);
 
 /** RFC 7239 wants IPv6 addresses quoted and in brackets. */

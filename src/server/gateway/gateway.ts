@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { PROTOCOL } from "../../../runtimes/node/protocol.mjs";
 import { ERROR_CODES, MicrosError, toMicrosError } from "../../shared/errors.js";
 import type { Dispatcher } from "../instances/dispatcher.js";
@@ -6,7 +7,7 @@ import type { LimitPolicy } from "../limits.js";
 import type { LogSink } from "../logs/log-sink.js";
 import type { OperatorLog } from "../logs/operator-log.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { Micros } from "../store/micros.js";
+import type { Micro, Micros } from "../store/micros.js";
 import { type RequestLog, recordableHeaders } from "../visor/request-log.js";
 import { Trace } from "../visor/trace.js";
 import { type AccessCheck, unauthorized } from "./access.js";
@@ -33,6 +34,14 @@ export interface GatewayOptions {
   clientOf: ClientOf;
   /** Where each request is counted and timed. */
   metrics?: Metrics;
+  /**
+   * Another node that runs the micro (several nodes on one database): each resolves true when it has passed the
+   * request there, false when the micro is this node's to serve.
+   */
+  elsewhere?: {
+    request(req: IncomingMessage, res: ServerResponse, micro: Micro): Promise<boolean>;
+    upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, micro: Micro): Promise<boolean>;
+  };
 }
 
 /** The abort reason when the client goes away: nobody is left to tell. */
@@ -73,6 +82,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
       return;
     }
+    // The node that runs the micro serves, records and counts it; this one only passes it on.
+    if (
+      options.elsewhere &&
+      (await options.elsewhere.request(req, res, micro).catch((err: unknown) => failed(res, operator, err))) !== false
+    )
+      return;
     // Who sent it, through trusted proxies: what the app, the visor and the logs are told.
     const who = options.clientOf(req);
     // The visor's record of this request, written once the response is over, whatever its outcome.

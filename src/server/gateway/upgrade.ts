@@ -44,6 +44,10 @@ export function createUpgradeHandler(options: GatewayOptions): UpgradeHandler {
       refuse(socket, new MicrosError("ERR_MICRO_NOT_FOUND", `No micro has the subdomain "${subdomain}".`));
       return;
     }
+    const elsewhere = await options.elsewhere
+      ?.upgrade(req, socket, head, micro)
+      .catch((err: unknown) => failed(socket, options, err));
+    if (elsewhere !== false && elsewhere !== undefined) return;
     if (isReservedPath(req.url ?? "/")) {
       refuse(socket, reservedPathError());
       return;

@@ -43,6 +43,8 @@ export interface InstanceManagerOptions {
   now?: () => number;
   /** Where cold starts are counted and timed. */
   metrics?: Metrics;
+  /** Tells the other nodes of a cluster that a micro's instances were retired here, so they retire theirs. */
+  announceRetire?(microId: string): void;
 }
 
 /**
@@ -108,7 +110,7 @@ export class InstanceManager {
     // Instances started with other settings than the micro's row has now (a release switched by a deploy or a
     // rollback, a new runtime or memory limit) take no more requests, whoever changed them.
     const settings = `${releaseId} ${micro.runtime} ${this.options.limits.effective(micro.limits).memoryBytes}`;
-    if (this.serving.get(micro.id)?.some((instance) => instance.settings !== settings)) this.retire(micro.id);
+    if (this.serving.get(micro.id)?.some((instance) => instance.settings !== settings)) this.drainAll(micro.id);
     const instance = this.choose(micro, releaseId, settings);
     const cold = instance.state === "starting";
     instance.take();
@@ -141,7 +143,17 @@ export class InstanceManager {
    * A setting the micro's instances were started with has changed (a release, environment variables, memory, the
    * project key, the runtime): each instance stops taking requests and ends once its in-flight requests are done.
    */
-  retire(microId: string): void {
+  retire(microId: string, { announce = true } = {}): void {
+    this.drainAll(microId);
+    if (announce) this.options.announceRetire?.(microId);
+  }
+
+  /** Retires every micro's instances: what changed while this node could not hear the others is unknown. */
+  retireAll(): void {
+    for (const microId of [...this.serving.keys()]) this.drainAll(microId);
+  }
+
+  private drainAll(microId: string): void {
     this.backoff.reset(microId);
     const instances = this.serving.get(microId) ?? [];
     this.serving.delete(microId);

@@ -5,6 +5,7 @@ import type { Domains } from "./domains.js";
 import type { EnvVars } from "./env-vars.js";
 import type { Logs } from "./logs.js";
 import type { Micros } from "./micros.js";
+import type { SharedState } from "./nodes.js";
 import type { Projects } from "./projects.js";
 import type { Releases } from "./releases.js";
 import type { Requests } from "./requests.js";
@@ -29,6 +30,8 @@ export interface Store {
   readonly schedules: Schedules;
   readonly requests: Requests;
   readonly domains: Domains;
+  /** What the nodes of a cluster share: PostgreSQL's alone, since one SQLite file serves one server. */
+  readonly shared?: SharedState;
   close(): Promise<void>;
 }
 

@@ -7,8 +7,8 @@ import { type ApiContext, currentUser } from "../context.js";
 import { parse } from "../validate.js";
 import { issueToken } from "./tokens.js";
 
-/** The caller, when they are an admin: managing users is the admin's alone. */
-function admin(request: FastifyRequest, what: string): User {
+/** The caller, when they are an admin: managing users (and seeing the nodes) is the admin's alone. */
+export function admin(request: FastifyRequest, what: string): User {
   const user = currentUser(request);
   if (!user.isAdmin) {
     throw new MicrosError("ERR_FORBIDDEN", `Only an admin can ${what}; you (${user.name}) are not one. Ask an admin.`);

@@ -3,6 +3,15 @@ import pg from "pg";
 /** The channel the database's triggers notify on when micros or domains change (migration 2). */
 export const CHANGES_CHANNEL = "micros_changes";
 
+/**
+ * The channel servers tell each other what no table's cache shows on: instances to retire, a project key to forget.
+ * Its payloads are JSON; whoever listens validates them.
+ */
+export const EVENTS_CHANNEL = "micros_events";
+
+/** What an events listener hears: a payload, or that payloads may have been missed while nothing listened. */
+export type EventListener = (event: { payload: string } | { missed: true }) => void;
+
 /** How long a lost listener waits before it connects again. */
 const RECONNECT_MS = 1000;
 
@@ -16,6 +25,9 @@ const RECONNECT_MS = 1000;
 export class Changes {
   private generation = 0;
   private listening = false;
+  /** Whether the feed has listened before: connecting again after a loss may have missed events. */
+  private listenedBefore = false;
+  private readonly listeners = new Set<EventListener>();
 
   get current(): number {
     return this.generation;
@@ -33,6 +45,18 @@ export class Changes {
   setLive(live: boolean): void {
     this.listening = live;
     this.changed();
+    if (live && this.listenedBefore) this.deliver({ missed: true });
+    if (live) this.listenedBefore = true;
+  }
+
+  /** Hears every event on EVENTS_CHANNEL from now on; returns how to stop. */
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  deliver(event: { payload: string } | { missed: true }): void {
+    for (const listener of this.listeners) listener(event);
   }
 }
 
@@ -65,13 +89,17 @@ export class ChangeFeed {
 
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url });
-    client.on("notification", () => this.changes.changed());
+    client.on("notification", (message) => {
+      if (message.channel === EVENTS_CHANNEL) this.changes.deliver({ payload: message.payload ?? "" });
+      else this.changes.changed();
+    });
     // A connection that errors also ends; whichever comes first counts once.
     client.on("error", () => this.lost(client));
     client.on("end", () => this.lost(client));
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
     } catch (err) {
       await client.end().catch(() => {});
       throw err;

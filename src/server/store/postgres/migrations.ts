@@ -151,4 +151,29 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER domains_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON domains
     FOR EACH STATEMENT EXECUTE FUNCTION micros_notify_change();
   `,
+  // Nodes: the servers sharing this database. heartbeat_at is the database's own clock, so nodes whose clocks
+  // disagree still agree on who is live. The sealing key all nodes use, wrapped under the cluster secret. A
+  // project's key changed or gone tells every node to forget the one it holds.
+  `
+  CREATE TABLE nodes (
+    id           TEXT PRIMARY KEY,
+    address      TEXT NOT NULL,
+    capacity     INTEGER NOT NULL,
+    started_at   TIMESTAMPTZ NOT NULL,
+    heartbeat_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TABLE cluster_keys (
+    name       TEXT PRIMARY KEY,
+    wrapped    BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE FUNCTION micros_notify_project_key() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('micros_events', json_build_object('kind', 'project-key', 'project', OLD.id)::text);
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER project_key_changed AFTER UPDATE OF key_sealed OR DELETE ON projects
+    FOR EACH ROW EXECUTE FUNCTION micros_notify_project_key();
+  `,
 ];

@@ -1,13 +1,15 @@
 import { MicrosError } from "../../../shared/errors.js";
 import { redactUrl } from "../database-url.js";
+import type { SharedState } from "../nodes.js";
 import type { Store } from "../store.js";
 import { PgApiKeys } from "./api-keys.js";
-import { ChangeFeed, Changes } from "./changes.js";
+import { ChangeFeed, Changes, EVENTS_CHANNEL, type EventListener } from "./changes.js";
 import { PgDb } from "./database.js";
 import { PgDomains } from "./domains.js";
 import { PgEnvVars } from "./env-vars.js";
 import { PgLogs } from "./logs.js";
 import { PgMicros } from "./micros.js";
+import { PgNodes } from "./nodes.js";
 import { PgProjects } from "./projects.js";
 import { PgReleases } from "./releases.js";
 import { PgRequests } from "./requests.js";
@@ -15,7 +17,7 @@ import { PgSchedules } from "./schedules.js";
 import { PgUsers } from "./users.js";
 
 /** The shared store: a PostgreSQL database reached through a pool, migrated when opened. */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, SharedState {
   readonly kind = "postgres";
   readonly users: PgUsers;
   readonly projects: PgProjects;
@@ -27,11 +29,13 @@ export class PostgresStore implements Store {
   readonly schedules: PgSchedules;
   readonly requests: PgRequests;
   readonly domains: PgDomains;
+  readonly nodes: PgNodes;
+  readonly shared = this;
 
   private constructor(
     private readonly db: PgDb,
     private readonly feed: ChangeFeed,
-    changes: Changes,
+    private readonly changes: Changes,
   ) {
     this.users = new PgUsers(db, changes);
     this.projects = new PgProjects(db);
@@ -43,6 +47,15 @@ export class PostgresStore implements Store {
     this.schedules = new PgSchedules(db);
     this.requests = new PgRequests(db);
     this.domains = new PgDomains(db, changes);
+    this.nodes = new PgNodes(db);
+  }
+
+  async publish(payload: string): Promise<void> {
+    await this.db.run("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, payload]);
+  }
+
+  subscribe(listener: EventListener): () => void {
+    return this.changes.onEvent(listener);
   }
 
   static async open(url: string): Promise<PostgresStore> {
