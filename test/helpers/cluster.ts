@@ -18,7 +18,7 @@ import {
   spawnServer,
   useTmpDir,
 } from "./micros.js";
-import { type NetworkHost, type TestNetwork, useTestNetwork } from "./namespaces.js";
+import { ip, type NetworkHost, type TestNetwork, useTestNetwork } from "./namespaces.js";
 import { type PrivatePostgres, usePrivatePostgres } from "./private-postgres.js";
 
 /** Every node listens on this port of its own address: the namespaces keep them apart. */
@@ -60,6 +60,11 @@ export interface Cluster {
   nodes: ClusterNode[];
   /** A new node in a namespace of its own, started; the first one creates the admin. */
   addNode(name: string): Promise<ClusterNode>;
+  /**
+   * The running node that started the instance with this address: each instance has a /30 of its own whose other
+   * end is a link in the namespace of the node that runs it (src/server/sandbox/network.ts).
+   */
+  nodeOf(instanceAddress: string): Promise<ClusterNode | undefined>;
 }
 
 export interface ClusterOptions {
@@ -74,6 +79,7 @@ export interface ClusterOptions {
 export async function useCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const network = await useTestNetwork();
   const postgres = await usePrivatePostgres(network, network.hub);
+  const members = options.members !== false;
   const secret = randomBytes(24).toString("hex");
   const home = await useTmpDir("micros-home-");
   let token: string | undefined;
@@ -95,8 +101,10 @@ export async function useCluster(options: ClusterOptions = {}): Promise<Cluster>
       postgres.url,
       "--domain",
       "localhost",
-      ...(options.members === false ? [] : ["--cluster-secret", secret, "--node-address", url]),
+      ...(members ? ["--node-address", url] : []),
     ];
+    // The secret in the environment, as the docs advise: a flag shows in `ps`.
+    const env = members ? { MICROS_CLUSTER_SECRET: secret } : {};
     let server: ServerProcess | undefined;
     /** The last process, once it has ended: what it printed stays readable. */
     let dead: ServerProcess | undefined;
@@ -105,7 +113,7 @@ export async function useCluster(options: ClusterOptions = {}): Promise<Cluster>
       if (server) throw new Error(`node ${name} is running already`);
       server = await spawnServer(
         ...network.command(namespace, process.execPath, [BIN, ...flags]),
-        {},
+        env,
         namespace.address,
       );
       dead = undefined;
@@ -171,6 +179,18 @@ export async function useCluster(options: ClusterOptions = {}): Promise<Cluster>
     },
     nodes,
     addNode,
+    async nodeOf(instanceAddress) {
+      const link = /^(\d+\.\d+\.\d+)\.(\d+)$/.exec(instanceAddress);
+      if (!link) throw new Error(`"${instanceAddress}" is not an IPv4 address`);
+      const slot = (last: string) => Math.floor(Number(last) / 4);
+      for (const node of nodes.filter((candidate) => candidate.running)) {
+        const addresses = await ip(`-n ${node.namespace.namespace} -o -4 addr show`);
+        for (const [, net, last] of addresses.matchAll(/ inet (\d+\.\d+\.\d+)\.(\d+)\/30 /g)) {
+          if (net === link[1] && slot(last ?? "") === slot(link[2] ?? "")) return node;
+        }
+      }
+      return undefined;
+    },
   };
   return cluster;
 }
