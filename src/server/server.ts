@@ -140,7 +140,11 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
       .list()
       .map((runtime) => ({ runtime: runtime.id, runtimeDir: runtime.runnerDir, command: runtime.command })),
   );
-  const logs = new LogSink(store.logs);
+  // A cluster's nodes tell each other of the log lines they store, for followers on other nodes.
+  const logs = new LogSink(
+    store.logs,
+    config.clusterSecret ? (microIds) => cluster?.announceLogs(microIds) : undefined,
+  );
   const instances = new InstanceManager({
     executor,
     runtimes,
@@ -181,6 +185,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     store,
     logs,
     operator: logger,
+    graceFor: (microId) => (cluster && !cluster.runsHere(microId) ? CRON_GRACE_ELSEWHERE_MS : 0),
     fire: (micro, expression, signal) =>
       invoke(
         dispatcher,
@@ -308,12 +313,14 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         capacity: Math.max(1, Math.floor(totalmem() / config.memoryBytes)),
       },
       operator: logger,
+      metrics,
     });
     started.push(() => cluster?.close());
     cluster.listen({
       retire: (microId) => instances.retire(microId, { announce: false }),
       retireAll: () => instances.retireAll(),
       forgetProjectKey: (projectId) => projectKeys.forget(projectId),
+      logsWritten: (microIds) => logs.othersWrote(microIds),
     });
   }
 
@@ -352,6 +359,9 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     },
   };
 }
+
+/** How long a node that does not run a micro leaves a due cron run to the node that does. */
+const CRON_GRACE_ELSEWHERE_MS = 2000;
 
 /** Settings a cluster needs together, refused before anything starts. */
 function checkClusterSettings(config: ServerConfig): void {

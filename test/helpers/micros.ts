@@ -148,7 +148,8 @@ export async function useServer(
     env,
   );
   cleanups.push(server.stop);
-  const token = (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
+  // A second node on a shared database writes no token file: its admin is the first node's, token and all.
+  const token = (await readFile(join(dataDir, "admin-token"), "utf8").catch(() => "")).trim();
   return { port: server.port, dataDir, token, process: server.process, output: server.output, stop: server.stop };
 }
 

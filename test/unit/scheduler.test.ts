@@ -52,6 +52,33 @@ describe("the cron scheduler", async () => {
     assert.equal((await store.schedules.get(micro.id))?.nextRunAt, now + 5 * 60_000);
   });
 
+  it("leaves a due run to the node that runs the micro, and takes it when that node did not", async () => {
+    fired.length = 0;
+    const firedBy: string[] = [];
+    const node = (name: string, graceMs: number) =>
+      new Scheduler({
+        store,
+        logs,
+        now: () => now,
+        graceFor: () => graceMs,
+        fire: async () => {
+          firedBy.push(name);
+        },
+      });
+    const runsIt = node("runs it", 0);
+    const elsewhere = node("elsewhere", 2000);
+    now += 5 * 60_000;
+    await elsewhere.tick();
+    assert.deepEqual(firedBy, [], "not yet: the node that runs the micro may claim it first");
+    await runsIt.tick();
+    await elsewhere.tick();
+    assert.deepEqual(firedBy, ["runs it"]);
+    // The node that runs it is gone: the next run is taken elsewhere once the grace has passed.
+    now += 5 * 60_000 + 2000;
+    await elsewhere.tick();
+    assert.deepEqual(firedBy, ["runs it", "elsewhere"]);
+  });
+
   it("logs each run with its outcome", async () => {
     await logs.flush();
     const lines = (await store.logs.list(micro.id, { limit: 100 })).map((line) => line.message);

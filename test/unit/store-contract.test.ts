@@ -390,6 +390,11 @@ for (const implementation of IMPLEMENTATIONS) {
         );
         assert.deepEqual(listed[0], stored[7]);
         assert.equal((await store.logs.list(micro.id, { sinceTs: 1008, limit: 100 })).length, 2);
+        // A follower on another node reads on from the last line it saw, oldest first.
+        assert.deepEqual(await store.logs.after(micro.id, ids[6] as number, 2), stored.slice(7, 9));
+        assert.deepEqual(await store.logs.after(micro.id, ids[9] as number, 2), []);
+        assert.equal(await store.logs.lastId(micro.id), ids[9]);
+        assert.equal(await store.logs.lastId((await owned("silent")).micro.id), 0);
         await store.logs.trim(micro.id, 4);
         assert.deepEqual(
           (await store.logs.list(micro.id, { limit: 100 })).map((line) => line.message),

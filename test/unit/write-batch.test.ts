@@ -80,6 +80,8 @@ describe("the log sink, on a store slower than the micro prints", () => {
       },
       list: (microId, options) => store.logs.list(microId, options),
       trim: (microId, keep) => store.logs.trim(microId, keep),
+      after: (microId, afterId, limit) => store.logs.after(microId, afterId, limit),
+      lastId: (microId) => store.logs.lastId(microId),
     };
     const sink = new LogSink(logs);
     // 64 MB of 16 KiB lines, eight times what may wait.

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { MicrosError } from "../../shared/errors.js";
 import { sendError } from "../gateway/proxy.js";
 import type { Client } from "../gateway/trusted-proxy.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Micro } from "../store/micros.js";
 import type { NodeRecord, SharedState } from "../store/nodes.js";
 import { Forwarder } from "./forwarder.js";
@@ -12,10 +13,19 @@ import { Membership, type SelfNode } from "./membership.js";
 import { NodeAuth } from "./node-auth.js";
 import { ownerOf } from "./placement.js";
 
+/** Micros named in one event: a NOTIFY payload must stay under 8000 bytes. */
+const LOG_MICROS_PER_EVENT = 100;
+
 /** What nodes tell each other on the events channel; anything else there is ignored, and logged. */
 const clusterEvent = z.discriminatedUnion("kind", [
   // A micro's instances must stop taking requests (its environment or project key changed), sent by `node`.
   z.object({ kind: z.literal("retire"), micro: z.string().min(1).max(64), node: z.string().min(1).max(64) }),
+  // `node` stored log lines of these micros: followers elsewhere read them from the store.
+  z.object({
+    kind: z.literal("logs"),
+    micros: z.array(z.string().min(1).max(64)).min(1).max(LOG_MICROS_PER_EVENT),
+    node: z.string().min(1).max(64),
+  }),
   // A project's key was rotated or the project deleted (a trigger in the database sends this).
   z.object({ kind: z.literal("project-key"), project: z.string().min(1).max(64) }),
 ]);
@@ -26,6 +36,8 @@ export interface ClusterHandlers {
   /** Events may have been missed (the listening connection was lost): nothing held may be trusted. */
   retireAll(): void;
   forgetProjectKey(projectId: string): void;
+  /** Another node stored log lines of these micros. */
+  logsWritten(microIds: string[]): void;
 }
 
 export interface ClusterOptions {
@@ -34,6 +46,7 @@ export interface ClusterOptions {
   secret: string;
   self: SelfNode;
   operator: Logger;
+  metrics?: Metrics;
   heartbeatMs?: number;
   liveWithinMs?: number;
 }
@@ -89,20 +102,34 @@ export class Cluster {
         this.options.operator.warn({ payload: event.payload.slice(0, 200) }, "ignored a malformed cluster event");
         return;
       }
-      if (parsed.kind === "retire") {
-        if (parsed.node !== this.selfId) handlers.retire(parsed.micro);
-      } else handlers.forgetProjectKey(parsed.project);
+      if (parsed.kind === "project-key") handlers.forgetProjectKey(parsed.project);
+      else if (parsed.node === this.selfId) return;
+      else if (parsed.kind === "retire") handlers.retire(parsed.micro);
+      else handlers.logsWritten(parsed.micros);
     });
   }
 
   /** Tells the other nodes to retire a micro's instances (this node has retired its own). */
   announceRetire(microId: string): void {
-    const payload = JSON.stringify({ kind: "retire", micro: microId, node: this.selfId });
-    this.options.store.publish(payload).catch((err: unknown) => {
-      this.options.operator.error(
-        { err, micro: microId },
-        "could not tell the other nodes to retire a micro's instances; theirs keep the old settings until idle",
+    this.publish(
+      { kind: "retire", micro: microId, node: this.selfId },
+      "could not tell the other nodes to retire a micro's instances; theirs keep the old settings until idle",
+    );
+  }
+
+  /** Tells the other nodes this one stored log lines of these micros, for their followers. */
+  announceLogs(microIds: string[]): void {
+    for (let i = 0; i < microIds.length; i += LOG_MICROS_PER_EVENT) {
+      this.publish(
+        { kind: "logs", micros: microIds.slice(i, i + LOG_MICROS_PER_EVENT), node: this.selfId },
+        "could not tell the other nodes of new log lines; their followers see them at the next batch",
       );
+    }
+  }
+
+  private publish(event: z.infer<typeof clusterEvent>, failure: string): void {
+    this.options.store.publish(JSON.stringify(event)).catch((err: unknown) => {
+      this.options.operator.error({ err, event: event.kind }, failure);
     });
   }
 
@@ -145,6 +172,7 @@ export class Cluster {
       const target = this.target(micro.id);
       if (!target) return false;
       const outcome = await this.forwarder.web(req, res, target.address, this.auth.headers(req, this.selfId, client));
+      this.options.metrics?.nodeForward(outcome === "sent" ? "sent" : "unreachable");
       if (outcome === "sent") return true;
       this.lost(target.id, outcome.unreachable);
       if (!outcome.retry) {
@@ -172,8 +200,14 @@ export class Cluster {
       target.address,
       this.auth.headers(req, this.selfId, client),
     );
+    this.options.metrics?.nodeForward(failure ? "unreachable" : "sent");
     if (failure) this.lost(target.id, failure);
     return true;
+  }
+
+  /** Whether this node is the one that runs the micro (always, outside a cluster). */
+  runsHere(microId: string): boolean {
+    return this.target(microId) === undefined;
   }
 
   /** Every node the database knows, with which is this one. */

@@ -19,12 +19,24 @@ function hasBody(req: IncomingMessage): boolean {
  */
 export class Forwarder {
   private readonly agent = new Agent({ keepAlive: true });
-  private readonly proxy = createProxyServer({
-    agent: this.agent,
-    ws: true,
-    xfwd: false,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-  });
+  private readonly proxy = Forwarder.proxy(this.agent);
+
+  /**
+   * http-proxy-3 hands most failures to the callback each call gives, but emits some on the proxy itself (an upgraded
+   * client's socket failing): without a listener, Node would end the daemon. Such a connection is closed.
+   */
+  private static proxy(agent: Agent) {
+    const proxy = createProxyServer({
+      agent,
+      ws: true,
+      xfwd: false,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+    });
+    proxy.on("error", (_err, _req, res) => {
+      if (res && "destroy" in res) res.destroy();
+    });
+    return proxy;
+  }
 
   /**
    * Sends `req` to the node at `address`. When the node fails before answering, a request without a body may be

@@ -17,6 +17,12 @@ export interface SchedulerOptions {
   fire(micro: Micro, expression: string, signal: AbortSignal): Promise<unknown>;
   /** The clock, injectable so tests need not wait for real minutes. */
   now?: () => number;
+  /**
+   * How long after a run is due this server waits before it claims it: on a cluster's nodes, none on the node that
+   * runs the micro and a moment elsewhere, so the run lands where the micro's instances are warm, and another node
+   * takes it only when that one did not.
+   */
+  graceFor?(microId: string): number;
 }
 
 /**
@@ -50,7 +56,7 @@ export class Scheduler {
   async tick(): Promise<void> {
     const now = this.now();
     const due = (await this.options.store.schedules.all()).filter(
-      (row) => row.nextRunAt <= now && !this.running.has(row.microId),
+      (row) => this.claimableAt(row) <= now && !this.running.has(row.microId),
     );
     await Promise.all(
       due.map(async (row) => {
@@ -105,10 +111,15 @@ export class Scheduler {
     });
   }
 
+  private claimableAt(row: { microId: string; nextRunAt: number }): number {
+    return row.nextRunAt + (this.options.graceFor?.(row.microId) ?? 0);
+  }
+
   /** When the soonest schedule is due: undefined for none, or while the store cannot say (asked again soon). */
   private async nextDue(): Promise<number | undefined> {
     try {
-      return (await this.options.store.schedules.all())[0]?.nextRunAt;
+      const rows = await this.options.store.schedules.all();
+      return rows.length === 0 ? undefined : Math.min(...rows.map((row) => this.claimableAt(row)));
     } catch (err) {
       this.options.operator?.warn({ err }, "cron: cannot read the schedules; trying again shortly");
       return undefined;

@@ -14,10 +14,26 @@ const FLUSH_AT = 1000;
 const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 /** What a line costs besides its text: its fields and the objects holding them. */
 const LINE_OVERHEAD = 200;
+/** Lines read from the store at a time for followers here of lines other nodes wrote. */
+const PULL_AT = 1000;
+
+/** A micro followed here, on a node of a cluster: where its lines from other nodes were read up to. */
+interface Followed {
+  /** The id of the last line read from the store. */
+  cursor: number;
+  /** Ids of lines this node wrote and its followers had at once, which a read from the store skips. */
+  local: Set<number>;
+  /** A read is under way; `again` asks for one more after it (lines arrived meanwhile). */
+  reading: boolean;
+  again: boolean;
+}
 
 /**
  * Collects log lines from instances and the platform, writes them to the store
- * in batches (not one transaction per line) and tells followers.
+ * in batches (not one transaction per line) and tells followers. On a node of a
+ * cluster, followers also get the lines other nodes wrote: each node announces
+ * the micros of every batch it stores, and a node with followers of one reads
+ * that micro's new lines from the store.
  */
 export class LogSink {
   private readonly batch = new WriteBatch<NewLogLine>({
@@ -33,8 +49,13 @@ export class LogSink {
   private readonly dropped = new Map<string, number>();
   private readonly events = new EventEmitter();
   private readonly forgotten = new Set<string>();
+  private readonly followed = new Map<string, Followed>();
 
-  constructor(private readonly logs: Logs) {
+  /** `announce`: tells the other nodes which micros a stored batch held (a cluster's nodes only). */
+  constructor(
+    private readonly logs: Logs,
+    private readonly announce?: (microIds: string[]) => void,
+  ) {
     this.events.setMaxListeners(0);
   }
 
@@ -88,10 +109,47 @@ export class LogSink {
       return;
     }
     for (const line of stored) {
+      this.followed.get(line.microId)?.local.add(line.id);
       this.events.emit(line.microId, line);
       const count = (this.written.get(line.microId) ?? 0) + 1;
       this.written.set(line.microId, count);
       if (count % TRIM_EVERY === 0) await this.trim(line.microId);
+    }
+    this.announce?.([...new Set(stored.map((line) => line.microId))]);
+  }
+
+  /** Another node stored lines of these micros: followers here read them from the store. */
+  othersWrote(microIds: readonly string[]): void {
+    for (const microId of microIds) {
+      const followed = this.followed.get(microId);
+      if (!followed) continue;
+      if (followed.reading) followed.again = true;
+      else void this.read(microId, followed);
+    }
+  }
+
+  private async read(microId: string, followed: Followed): Promise<void> {
+    followed.reading = true;
+    try {
+      do {
+        followed.again = false;
+        let lines: LogLine[];
+        do {
+          lines = await this.logs.after(microId, followed.cursor, PULL_AT);
+          for (const line of lines) {
+            followed.cursor = line.id;
+            if (!followed.local.delete(line.id)) this.events.emit(microId, line);
+          }
+        } while (lines.length === PULL_AT && this.followed.get(microId) === followed);
+        for (const id of followed.local) if (id <= followed.cursor) followed.local.delete(id);
+      } while (followed.again && this.followed.get(microId) === followed);
+    } catch (err) {
+      // The next batch another node announces reads again from the same place.
+      process.stderr.write(
+        `micros: could not read the logs of ${microId} other nodes wrote: ${(err as Error).message}\n`,
+      );
+    } finally {
+      followed.reading = false;
     }
   }
 
@@ -104,9 +162,18 @@ export class LogSink {
     }
   }
 
-  /** Calls `listener` with every new line of a micro until the returned function is called. */
-  follow(microId: string, listener: (line: LogLine) => void): () => void {
+  /**
+   * Calls `listener` with every new line of a micro until the returned function is called. `fromId`, the last line
+   * the follower has, is where lines other nodes write are read from (for the micro's first follower here).
+   */
+  follow(microId: string, listener: (line: LogLine) => void, fromId = 0): () => void {
     this.events.on(microId, listener);
-    return () => this.events.off(microId, listener);
+    if (this.announce && !this.followed.has(microId)) {
+      this.followed.set(microId, { cursor: fromId, local: new Set(), reading: false, again: false });
+    }
+    return () => {
+      this.events.off(microId, listener);
+      if (this.events.listenerCount(microId) === 0) this.followed.delete(microId);
+    };
   }
 }

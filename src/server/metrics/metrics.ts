@@ -53,6 +53,7 @@ export class Metrics {
   private readonly deploys: Counter<"outcome">;
   private readonly buildSeconds: Histogram<"outcome">;
   private readonly dataOperations: Record<DataServiceName, Counter<"op" | "outcome">>;
+  private readonly nodeForwards: Counter<"outcome">;
   private sources: ScrapeSources | undefined;
 
   constructor() {
@@ -105,6 +106,12 @@ export class Metrics {
       buckets: BUILD_BUCKETS,
       registers,
     });
+    this.nodeForwards = new Counter({
+      name: "micros_node_forwards_total",
+      help: "Requests passed to the node that runs their micro (several nodes), by outcome: sent, unreachable.",
+      labelNames: ["outcome"],
+      registers,
+    });
     this.dataOperations = {
       base: new Counter({
         name: "micros_base_operations_total",
@@ -136,6 +143,11 @@ export class Metrics {
   /** The gateway sent a request to an instance `seconds` after it arrived. */
   forwarded(seconds: number, cold: boolean): void {
     this.gatewaySeconds.observe({ cold: String(cold) }, seconds);
+  }
+
+  /** A request went to the node that runs its micro, or that node could not be reached. */
+  nodeForward(outcome: "sent" | "unreachable"): void {
+    this.nodeForwards.inc({ outcome });
   }
 
   /** An instance's start ended; `seconds` is how long it took to be ready (only a ready one is timed). */

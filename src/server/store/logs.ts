@@ -37,6 +37,10 @@ export interface Logs {
   append(lines: readonly NewLogLine[]): Promise<LogLine[]>;
   /** The newest `limit` lines at or after `sinceTs`, oldest first. */
   list(microId: string, options: { sinceTs?: number; limit: number }): Promise<LogLine[]>;
+  /** Up to `limit` lines after the line `afterId` (0: from the first), oldest first. */
+  after(microId: string, afterId: number, limit: number): Promise<LogLine[]>;
+  /** The id of the micro's newest line, 0 when it has none. */
+  lastId(microId: string): Promise<number>;
   /** Keeps the newest `keep` lines of a micro, so logs cannot grow without end. */
   trim(microId: string, keep: number): Promise<void>;
 }

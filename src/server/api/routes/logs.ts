@@ -56,10 +56,14 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
       }
       return false;
     };
-    const stop = ctx.logs.follow(micro.id, (line) => {
-      lastId = line.id;
-      if (!send(`${JSON.stringify(logView(line))}\n`)) skipped++;
-    });
+    const stop = ctx.logs.follow(
+      micro.id,
+      (line) => {
+        lastId = line.id;
+        if (!send(`${JSON.stringify(logView(line))}\n`)) skipped++;
+      },
+      lines.at(-1)?.id ?? (await ctx.store.logs.lastId(micro.id)),
+    );
     const caughtUp = () => {
       if (skipped === 0) return;
       const notice: LogView = {

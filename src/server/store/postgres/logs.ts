@@ -38,6 +38,21 @@ export class PgLogs implements Logs {
     return rows.map(toLine);
   }
 
+  async after(microId: string, afterId: number, limit: number): Promise<LogLine[]> {
+    const rows = await this.db.rows<LogRow>(
+      "SELECT * FROM logs WHERE micro_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3",
+      [microId, afterId, limit],
+    );
+    return rows.map(toLine);
+  }
+
+  async lastId(microId: string): Promise<number> {
+    const row = await this.db.row<{ id: number | null }>("SELECT MAX(id) AS id FROM logs WHERE micro_id = $1", [
+      microId,
+    ]);
+    return row?.id ?? 0;
+  }
+
   async trim(microId: string, keep: number): Promise<void> {
     await this.db.run(
       `DELETE FROM logs WHERE micro_id = $1 AND id <= (

@@ -36,6 +36,20 @@ export class SqliteLogs implements Logs {
     return rows.map(toLine);
   }
 
+  async after(microId: string, afterId: number, limit: number): Promise<LogLine[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM logs WHERE micro_id = ? AND id > ? ORDER BY id ASC LIMIT ?")
+      .all(microId, afterId, limit) as LogRow[];
+    return rows.map(toLine);
+  }
+
+  async lastId(microId: string): Promise<number> {
+    const row = this.db.prepare("SELECT MAX(id) AS id FROM logs WHERE micro_id = ?").get(microId) as {
+      id: number | null;
+    };
+    return row.id ?? 0;
+  }
+
   async trim(microId: string, keep: number): Promise<void> {
     this.db
       .prepare(
