@@ -84,6 +84,15 @@ function steadyTraffic(nodes: ClusterNode[], subdomain: string): { attempts: Att
   };
 }
 
+/** Waits with `wait`; when that fails, the error says what `explain` finds at that moment. */
+async function explained<T>(wait: Promise<T>, explain: () => Promise<string> | string): Promise<T> {
+  try {
+    return await wait;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await explain()}`);
+  }
+}
+
 /** What `micros nodes --json` prints. */
 interface NodeEntry {
   id: string;
@@ -110,6 +119,8 @@ describe("three nodes on one PostgreSQL", () => {
   /** The folder of the micro `hello`, deployed through a. */
   let hello: string;
   const cronMicros: { name: string; dir: string }[] = [];
+  /** When the last schedule was set: every first tick is due a minute after. */
+  let cronSetAt = 0;
 
   before(async () => {
     cluster = await useCluster();
@@ -147,6 +158,7 @@ describe("three nodes on one PostgreSQL", () => {
       }),
     );
     cronMicros.push(...made.flat());
+    cronSetAt = Date.now();
   });
 
   it("a micro deployed through one node answers through every node from one warm instance; its logs read through any", async () => {
@@ -207,8 +219,17 @@ describe("three nodes on one PostgreSQL", () => {
         assert.equal(got.code, 0, got.stderr);
         return (JSON.parse(got.stdout) as { runs: number }).runs;
       };
-      // The first tick is a minute after the schedule was set, each next one a minute after the last.
-      await waitFor(`${TICKS} cron runs of ${name}`, async () => ((await runs()) >= TICKS ? true : undefined), 240_000);
+      // The first tick is a minute after the schedule was set, each next one a minute after the last; a generous
+      // margin past the last one for a busy machine.
+      const deadline = cronSetAt + TICKS * 60_000 + 90_000;
+      await explained(
+        waitFor(
+          `${TICKS} cron runs of ${name}`,
+          async () => ((await runs()) >= TICKS ? true : undefined),
+          Math.max(deadline - Date.now(), 10_000),
+        ),
+        async () => `runs: ${await runs()}; logs:\n${(await a.cli(["logs"], dir)).stdout}`,
+      );
       const removed = await b.cli(["cron", "remove"], dir);
       assert.equal(removed.code, 0, removed.stderr);
       // Every run that started (a node that claimed a tick logs it first) has finished.
@@ -256,15 +277,24 @@ describe("three nodes on one PostgreSQL", () => {
       );
       await victim.kill();
       killedAt = Date.now();
-      await waitFor(
-        "answers through both survivors after the kill",
-        async () =>
-          survivors.every((node) =>
-            traffic.attempts.some((each) => each.node === node.name && each.at > killedAt && each.answer),
-          )
-            ? true
-            : undefined,
-        30_000,
+      await explained(
+        waitFor(
+          "answers through both survivors after the kill",
+          async () =>
+            survivors.every((node) =>
+              traffic.attempts.some((each) => each.node === node.name && each.at > killedAt && each.answer),
+            )
+              ? true
+              : undefined,
+          30_000,
+        ),
+        () =>
+          survivors
+            .map((node) => {
+              const last = traffic.attempts.findLast((each) => each.node === node.name);
+              return `last through ${node.name}: ${JSON.stringify(last)}`;
+            })
+            .join("\n"),
       );
     } finally {
       await traffic.stop();
