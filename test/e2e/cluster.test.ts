@@ -185,16 +185,19 @@ describe("three nodes on one PostgreSQL", () => {
     assert.equal(put.code, 0, put.stderr);
     // One micro run by each node: those there are, and more until every node has one.
     const byNode = new Map<string, string>();
+    const seen: string[] = [];
     const candidates = ["hello", ...cronMicros.map((micro) => micro.name)];
-    for (let i = 1; byNode.size < 3; i++) {
+    for (let extra = 0; byNode.size < 3; ) {
       let subdomain = candidates.shift();
       if (subdomain === undefined) {
-        assert.ok(i <= 12, "twelve more micros and still a node runs none of them");
-        subdomain = `spread${i}`;
+        assert.ok(extra < 12, `twelve more micros and still a node runs none of them: ${seen.join(", ")}`);
+        subdomain = `spread${++extra}`;
         const made = await a.cli(["new"], await copyApp("cluster", subdomain));
         assert.equal(made.code, 0, made.stderr);
       }
-      const owner = await cluster.nodeOf((await answer(a, subdomain)).address ?? "");
+      const { address } = await answer(a, subdomain);
+      const owner = await cluster.nodeOf(address ?? "");
+      seen.push(`${subdomain} on ${owner?.name ?? `no node (${address})`}`);
       if (owner && !byNode.has(owner.name)) byNode.set(owner.name, subdomain);
     }
     const PER_NODE = 5;
