@@ -8,22 +8,29 @@
  *           to the micro is not counted
  *   http    from the host: Base under /base on the server's port, one kept-alive connection, one request at a
  *           time, with the project key as a micro sends it
- *   direct  BaseStore on a data.db of its own in a temp dir: the SQLite work alone, no HTTP
+ *   direct  BaseStore on a data.db of its own in a temp dir: the SQLite work alone, no HTTP (with --database, the
+ *           PostgreSQL store's Base on that database, its own pool, a base of its own)
  *
  * get/put: sequential single-item operations, p50 and p99, a put then a get, the three ways taking turns in rounds.
  * Query: a base of 10,000 items (~90 bytes each), three filters read to the end (following `last` across pages),
  * among them one no index or substring search narrows (`not_contains` on a list every item holds).
  *
- *   npm run bench:base [-- --requests 2000 --rounds 4 --queries 30]
+ *   npm run bench:base [-- --requests 2000 --rounds 4 --queries 30] [-- --database postgres://.../<empty database>]
+ *
+ * With --database the server keeps its store, and so Base, in that PostgreSQL database, which must be empty (the
+ * server makes its admin there and writes the token the benchmark reads).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BaseStore } from "../src/server/data/base/base-store.js";
+import type { Bases } from "../src/server/data/base/bases.js";
 import { prepareItem } from "../src/server/data/base/item.js";
+import { PgBaseStore } from "../src/server/data/base/pg-base-store.js";
 import { parseQuery } from "../src/server/data/base/query.js";
 import { openDataDatabase } from "../src/server/data/data-database.js";
+import { PostgresStore } from "../src/server/store/postgres/postgres-store.js";
 import { startServer, stats, writeResult } from "./lib.js";
 
 function flag(name: string, fallback: number): number {
@@ -31,10 +38,14 @@ function flag(name: string, fallback: number): number {
   return at === -1 ? fallback : Number(process.argv[at + 1]) || fallback;
 }
 
+const at = process.argv.indexOf("--database");
+const DATABASE = at === -1 ? undefined : process.argv[at + 1];
 const REQUESTS = flag("requests", 2000);
 const ROUNDS = flag("rounds", 4);
 const QUERIES = flag("queries", 30);
 const ITEMS = 10_000;
+/** The direct store's base: on PostgreSQL it shares the server's database, beside the base the server fills. */
+const DIRECT_BASE = "direct";
 const CITIES = ["Berlin", "Lagos", "Lima", "Oslo", "Pune", "Quito", "Riga", "Seoul", "Tunis", "Xi'an"];
 
 function item(i: number) {
@@ -74,7 +85,8 @@ function compared(micro: number[], http: number[], direct: number[]) {
   };
 }
 
-const server = await startServer(["--warm-pool", "0"]);
+const server = await startServer(["--warm-pool", "0", ...(DATABASE ? ["--database", DATABASE] : [])]);
+const postgres = DATABASE ? await PostgresStore.open(DATABASE) : undefined;
 const direct = await mkdtemp(join(tmpdir(), "micros-bench-base-"));
 try {
   const { key, project } = await server.api<{ key: string; project: { id: string } }>("/v1/projects/default/key");
@@ -103,7 +115,9 @@ try {
       req.on("error", reject);
       req.end(payload);
     });
-  const store = new BaseStore(openDataDatabase(join(direct, "data.db")));
+  const store: Bases = postgres
+    ? new PgBaseStore(postgres.db)
+    : new BaseStore(openDataDatabase(join(direct, "data.db")));
   await server.deploy("bench/base-micro", "basebench");
   /** `count` puts and gets timed inside the micro, in milliseconds. */
   const fromMicro = async (count: number): Promise<{ put: number[]; get: number[] }> => {
@@ -175,8 +189,8 @@ try {
     }
     for (let i = 0; i < perRound; i++) {
       const value = item(i);
-      samples.directPut.push(await timed(() => store.put(project.id, "bench", [prepareItem(value)])));
-      samples.directGet.push(await timed(() => store.get(project.id, "bench", value.key)));
+      samples.directPut.push(await timed(() => store.put(project.id, DIRECT_BASE, [prepareItem(value)])));
+      samples.directGet.push(await timed(() => store.get(project.id, DIRECT_BASE, value.key)));
     }
   }
 
@@ -184,7 +198,7 @@ try {
   for (let start = 0; start < ITEMS; start += 25) {
     const batch = Array.from({ length: 25 }, (_, i) => item(start + i));
     await call("PUT", "/items", { items: batch });
-    store.put(project.id, "bench", batch.map(prepareItem));
+    await store.put(project.id, DIRECT_BASE, batch.map(prepareItem));
   }
   const queries: Record<
     string,
@@ -213,9 +227,9 @@ try {
       // The process's CPU time too: on a shared machine the wall time is mostly waiting for a core.
       const cpu = process.cpuUsage();
       result.direct.push(
-        await timed(() => {
+        await timed(async () => {
           let last: string | undefined;
-          do last = store.query(project.id, "bench", parsed, last ? { last } : {}).last;
+          do last = (await store.query(project.id, DIRECT_BASE, parsed, last ? { last } : {})).last;
           while (last);
         }),
       );
@@ -245,9 +259,10 @@ try {
     ),
   };
   console.log(JSON.stringify(results, null, 2));
-  await writeResult("base", results);
+  await writeResult(DATABASE ? "base-postgres" : "base", results);
   agent.destroy();
 } finally {
   await server.close();
+  await postgres?.close();
   await rm(direct, { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@ import { destination, pino } from "pino";
 import { MicrosError, toMicrosError } from "../shared/errors.js";
 import { ensureAdmin } from "./admin-token.js";
 import { buildApi } from "./api/app.js";
+import { openSharedBlobs } from "./blobs/open-shared-blobs.js";
 import { Cluster } from "./cluster/cluster.js";
 import { nodeId } from "./cluster/node-id.js";
 import { sharedSecrets } from "./cluster/sealing-key.js";
@@ -33,7 +34,9 @@ import { LogSink } from "./logs/log-sink.js";
 import { isMetricsRequest, listenForMetrics, metricsBehindToken } from "./metrics/exposure.js";
 import { Metrics } from "./metrics/metrics.js";
 import { ProjectKeys } from "./project-keys.js";
-import { Deployer, releaseDir } from "./releases/deployer.js";
+import { Deployer } from "./releases/deployer.js";
+import { LocalReleaseFiles, type ReleaseFiles } from "./releases/release-files.js";
+import { SharedReleaseFiles } from "./releases/shared-release-files.js";
 import { RuntimeRegistry } from "./runtimes/registry.js";
 import { Secrets } from "./secrets.js";
 import { isPostgresUrl } from "./store/database-url.js";
@@ -42,6 +45,9 @@ import { openStore } from "./store/store.js";
 import { openAcme } from "./tls/acme-certificates.js";
 import { listenHttps } from "./tls/https-listener.js";
 import { RequestLog } from "./visor/request-log.js";
+
+/** How often a node sweeps what releases no longer name (with PostgreSQL). */
+const SWEEP_MS = 15 * 60 * 1000;
 
 export interface RunningServer {
   url: string;
@@ -114,9 +120,13 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
   // Joined last, once this node serves: the others send it requests as soon as it is in the pool.
   let cluster: Cluster | undefined;
   const projectKeys = new ProjectKeys(store.projects, secrets);
+  // Bytes every server on a PostgreSQL store can read (releases, Drive's files); none with SQLite.
+  const blobs = await openSharedBlobs(store, dataDir);
   // Deta Base and Drive for the projects' micros and their owners: /base/... and /drive/... on this host.
   const data = await DataService.open({
     dataDir,
+    store,
+    blobs,
     projectOf: (key) => projectKeys.projectOf(key),
     driveQuotaBytes: config.driveQuotaBytes,
     operator: logger,
@@ -145,12 +155,23 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     store.logs,
     config.clusterSecret ? (microIds) => cluster?.announceLogs(microIds) : undefined,
   );
+  // With PostgreSQL, any node may start a release another built: each is packed into a blob every node can fetch.
+  const sharedFiles =
+    blobs &&
+    new SharedReleaseFiles({
+      dataDir,
+      blobs,
+      releases: store.releases,
+      runtimes,
+      maxCodeBytes: config.maxCodeBytes,
+    });
+  const releaseFiles: ReleaseFiles = sharedFiles ?? new LocalReleaseFiles(dataDir);
   const instances = new InstanceManager({
     executor,
     runtimes,
     logs,
     operator: logger,
-    releaseDir: (microId, releaseId) => releaseDir(dataDir, microId, releaseId),
+    releaseDir: (micro, releaseId) => releaseFiles.ready(micro, releaseId),
     projectKey: (projectId) => projectKeys.keyFor(projectId),
     userEnv: async (microId) =>
       Object.fromEntries((await store.envVars.sealed(microId)).map(({ key, value }) => [key, secrets.open(value)])),
@@ -173,12 +194,27 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
     logs,
     operator: logger,
     builds,
+    files: releaseFiles,
     dataDir,
     metrics,
   });
   started.push(() => instances.close());
   started.push(() => deployer.close());
   await deployer.cleanup();
+  // What no release names any more goes, in time: blobs from the database, and this node's copies of releases pruned
+  // or deleted by other nodes. Every node sweeps; the deletes are the same whoever runs them.
+  const sweeps =
+    blobs &&
+    sharedFiles &&
+    setInterval(async () => {
+      try {
+        await sharedFiles.sweep();
+        await blobs.sweep();
+      } catch (err) {
+        logger.warn({ err }, "could not sweep releases and blobs no longer kept; the next sweep tries again");
+      }
+    }, SWEEP_MS).unref();
+  if (sweeps) started.push(() => clearInterval(sweeps));
   // The only way anything reaches an instance: the gateway, WebSockets, run, cron and visor replays.
   const dispatcher = new Dispatcher(instances);
   const scheduler = new Scheduler({
@@ -339,6 +375,7 @@ async function start(config: ServerConfig, started: (() => unknown)[]): Promise<
         // Out of the pool first, so the other nodes stop sending requests here.
         await cluster?.close();
         scheduler.stop();
+        clearInterval(sweeps);
         const listening = Promise.all([api.close(), listener.close(), https?.close()]);
         await instances.close();
         await forSandboxes?.close();

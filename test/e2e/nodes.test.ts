@@ -79,7 +79,7 @@ describe("two nodes on one database", {
     database = created.url;
     const flags = ["--database", database, "--cluster-secret", SECRET];
     first = await useServer(flags);
-    second = await useServer(flags);
+    second = await useServer(flags, {}, undefined, { token: first.token });
     app = join(await useTmpDir(), "nodes-app");
     env = loggedIn(first, await useTmpDir());
     await mkdir(app);
@@ -169,7 +169,12 @@ describe("two nodes on one database", {
   });
 
   it("a node given another secret does not start, and says why", async () => {
-    const refused = await useServer(["--database", database, "--cluster-secret", `${SECRET}-not-the-same`]).then(
+    const refused = await useServer(
+      ["--database", database, "--cluster-secret", `${SECRET}-not-the-same`],
+      {},
+      undefined,
+      { token: first.token },
+    ).then(
       () => undefined,
       (err: Error) => err.message,
     );
@@ -205,7 +210,9 @@ describe("two nodes on one database", {
     });
     assert.equal(listed.filter((node) => node.live).length, 1);
     // Back on its data dir: the same node id, live again, without a restart of the survivor.
-    const back = await useServer(["--database", database, "--cluster-secret", SECRET], {}, runs.dataDir);
+    const back = await useServer(["--database", database, "--cluster-secret", SECRET], {}, runs.dataDir, {
+      token: first.token,
+    });
     await waitFor("both nodes live again", async () => {
       const all = await nodes(other);
       return all.length === 2 && all.every((node) => node.live) ? true : undefined;

@@ -4,11 +4,13 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import Database from "better-sqlite3";
+import pg from "pg";
 import type { MicroView, TokenView, UserListView } from "../../src/shared/api.js";
 import {
   api,
   cli,
   copyApp,
+  databaseOf,
   loggedIn,
   type MicrosServer,
   processesIn,
@@ -20,6 +22,31 @@ import {
 
 interface ErrorAnswer {
   error: { code: string; message: string };
+}
+
+/** How many bases and drives the server keeps for the project, wherever its store keeps them. */
+async function dataOf(server: MicrosServer, projectId: string): Promise<number[]> {
+  const url = databaseOf(server.dataDir);
+  if (url) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const count = async (table: string) =>
+        (await client.query(`SELECT count(*)::int AS n FROM ${table} WHERE project_id = $1`, [projectId])).rows[0]
+          .n as number;
+      return [await count("bases"), await count("drives")];
+    } finally {
+      await client.end();
+    }
+  }
+  const data = new Database(join(server.dataDir, "data.db"), { readonly: true });
+  try {
+    const count = (table: string) =>
+      (data.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE project_id = ?`).get(projectId) as { n: number }).n;
+    return [count("bases"), count("drives")];
+  } finally {
+    data.close();
+  }
 }
 
 describe("micros list, users and tokens", () => {
@@ -169,6 +196,7 @@ describe("micros list, users and tokens", () => {
         headers: { "x-api-key": projectKey },
       });
     assert.equal((await item()).status, 200);
+    assert.deepEqual(await dataOf(server, projectId), [1, 1], "their Base and Drive data is there");
     const bobId = (await api<{ user: { id: string } }>(server, "/v1/whoami", bobToken)).body.user.id;
     const cached = async () =>
       (
@@ -189,11 +217,7 @@ describe("micros list, users and tokens", () => {
     const refused = await api<ErrorAnswer>(server, "/v1/micros", bobToken);
     assert.equal(refused.status, 401);
     assert.equal((await item()).status, 401, "their project key opens nothing");
-    const data = new Database(join(server.dataDir, "data.db"), { readonly: true });
-    const rows = (table: string) =>
-      (data.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE project_id = ?`).get(projectId) as { n: number }).n;
-    assert.deepEqual([rows("bases"), rows("drives")], [0, 0], "their Base and Drive data is gone");
-    data.close();
+    assert.deepEqual(await dataOf(server, projectId), [0, 0], "their Base and Drive data is gone");
     assert.equal(existsSync(join(server.dataDir, "drive", projectId)), false);
     assert.deepEqual(await cached(), [], "their build caches are gone");
     const users = JSON.parse(

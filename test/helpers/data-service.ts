@@ -1,7 +1,8 @@
 /**
  * The Base and Drive services over HTTPS on 127.0.0.1, as the SDKs need them (they only speak https): a
  * certificate made with the host's openssl, a real store with two projects and their keys, and a request helper
- * that trusts the certificate. Cleanups are registered like every helper's.
+ * that trusts the certificate. Also the services alone on a store of either kind, for the stores' own tests.
+ * Cleanups are registered like every helper's.
  */
 
 import { execFile } from "node:child_process";
@@ -11,17 +12,52 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after } from "node:test";
 import { promisify } from "node:util";
+import { openSharedBlobs } from "../../src/server/blobs/open-shared-blobs.js";
 import { DataService, type DataServiceOptions } from "../../src/server/data/data-service.js";
 import { ProjectKeys } from "../../src/server/project-keys.js";
 import { Secrets } from "../../src/server/secrets.js";
-import { useTmpDir } from "./micros.js";
-import { useStore } from "./store.js";
+import type { Store } from "../../src/server/store/store.js";
+import { onCleanup, useTmpDir } from "./micros.js";
+import { type StoreKind, useStoreOf } from "./store.js";
 
 /** Closed once the whole file is done (as micros.ts's cleanups, so a `before` hook may start one). */
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
   for (const close of closers.reverse()) await close();
 });
+
+export type DataOptions = Partial<Omit<DataServiceOptions, "dataDir" | "store" | "blobs">>;
+
+export interface DataStoresUnderTest {
+  service: DataService;
+  store: Store;
+  dataDir: string;
+  /** The PostgreSQL database's URL, for another server on it. */
+  url?: string;
+}
+
+/**
+ * Base and Drive as a server opens them, on a new store of that kind in a data directory of their own; or, with
+ * `url`, on that PostgreSQL database as another server would be. Closed once the file's tests are done.
+ */
+export async function useDataStores(
+  kind: StoreKind,
+  options: DataOptions & { url?: string } = {},
+): Promise<DataStoresUnderTest> {
+  const { url: sharedUrl, ...serviceOptions } = options;
+  const dataDir = await useTmpDir("micros-data-stores-");
+  const { store, url } = await useStoreOf(kind, sharedUrl);
+  const service = await DataService.open({
+    dataDir,
+    store,
+    blobs: await openSharedBlobs(store, dataDir),
+    projectOf: async () => undefined,
+    driveQuotaBytes: 10 * 1024 * 1024 * 1024,
+    ...serviceOptions,
+  });
+  onCleanup(async () => service.close());
+  return { service, store, dataDir, ...(url !== undefined && { url }) };
+}
 
 export interface DataServiceUnderTest {
   port: number;
@@ -65,21 +101,20 @@ async function certificate(dir: string): Promise<{ keyFile: string; certFile: st
   return { keyFile, certFile };
 }
 
+/** The services over HTTPS, on a store of that kind, with two projects of two owners. */
 export async function useDataService(
-  options: Partial<Omit<DataServiceOptions, "dataDir" | "projectOf">> = {},
+  kind: StoreKind,
+  options: Omit<DataOptions, "projectOf"> = {},
 ): Promise<DataServiceUnderTest> {
-  const dataDir = await useTmpDir("micros-data-service-");
-  const store = await useStore();
-  const keys = new ProjectKeys(store.projects, await Secrets.load(dataDir));
+  let keys: ProjectKeys | undefined;
+  const { service, store, dataDir } = await useDataStores(kind, {
+    ...options,
+    projectOf: async (key) => keys?.projectOf(key),
+  });
+  keys = new ProjectKeys(store.projects, await Secrets.load(dataDir));
   const owner = await store.users.create("owner", false);
   const project = await store.projects.create(owner.id, "default");
   const other = await store.projects.create((await store.users.create("someone", false)).id, "default");
-  const service = await DataService.open({
-    dataDir,
-    projectOf: (key) => keys.projectOf(key),
-    driveQuotaBytes: 10 * 1024 * 1024 * 1024,
-    ...options,
-  });
   const { keyFile, certFile } = await certificate(dataDir);
   const server: Server = createServer({ key: await readFile(keyFile), cert: await readFile(certFile) }, (req, res) =>
     service.handle(req, res),
@@ -88,7 +123,6 @@ export async function useDataService(
   closers.push(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    service.close();
   });
   const port = (server.address() as AddressInfo).port;
   return {

@@ -11,11 +11,14 @@ import { Readable } from "node:stream";
 import { after } from "node:test";
 import { gzipSync } from "node:zlib";
 import { Header } from "tar";
+import { openSharedBlobs } from "../../src/server/blobs/open-shared-blobs.js";
 import { ProcessBuilds } from "../../src/server/builds/process-builds.js";
 import type { InstanceManager } from "../../src/server/instances/manager.js";
 import { LogSink } from "../../src/server/logs/log-sink.js";
 import { QUIET } from "../../src/server/logs/operator-log.js";
 import { Deployer, type DeployResult } from "../../src/server/releases/deployer.js";
+import { LocalReleaseFiles } from "../../src/server/releases/release-files.js";
+import { SharedReleaseFiles } from "../../src/server/releases/shared-release-files.js";
 import { nodeRuntime } from "../../src/server/runtimes/node-runtime.js";
 import { RuntimeRegistry } from "../../src/server/runtimes/registry.js";
 import type { Micro } from "../../src/server/store/micros.js";
@@ -73,6 +76,12 @@ export async function useDeployer() {
   });
   const micro = async () => (await store.micros.byId(created.id)) as Micro;
   let retired = 0;
+  const maxCodeBytes = 10 * 1024 * 1024;
+  // As the server chooses: with PostgreSQL, every release is published where other nodes can fetch it.
+  const blobs = await openSharedBlobs(store, dataDir);
+  const files = blobs
+    ? new SharedReleaseFiles({ dataDir, blobs, releases: store.releases, runtimes, maxCodeBytes })
+    : new LocalReleaseFiles(dataDir);
   const deployer = new Deployer({
     store,
     runtimes,
@@ -84,13 +93,14 @@ export async function useDeployer() {
       cachesDir: join(dataDir, "cache", "owners"),
       timeoutMs: 120_000,
     }),
+    files,
     dataDir,
     maxUploadBytes: 1024 * 1024,
-    maxCodeBytes: 10 * 1024 * 1024,
+    maxCodeBytes,
     keepReleases: 5,
   });
   await deployer.cleanup();
   const deploy = async (entries: TarEntry[], options: { fresh?: boolean } = {}): Promise<DeployResult> =>
     deployer.deploy(await micro(), Readable.from([tarball(entries)]), undefined, undefined, options);
-  return { dataDir, store, userId: user.id, deployer, micro, deploy, retired: () => retired };
+  return { dataDir, store, userId: user.id, deployer, files, micro, deploy, retired: () => retired };
 }

@@ -173,7 +173,7 @@ export async function useFakeInstances(settings: Partial<InstanceManagerOptions>
     runtimes: new RuntimeRegistry([runtime, { ...runtime, id: "fake2" } as Runtime]),
     logs: logs.sink,
     operator: QUIET,
-    releaseDir: () => dir,
+    releaseDir: async () => dir,
     userEnv: async () => ({}),
     projectKey: async () => "key",
     idleTimeoutMs: 60_000,

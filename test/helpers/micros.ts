@@ -66,6 +66,11 @@ async function databaseFlags(dataDir: string, flags: string[]): Promise<string[]
   return ["--database", url];
 }
 
+/** The PostgreSQL database of the servers on this data dir, when the tests run on PostgreSQL. */
+export function databaseOf(dataDir: string): string | undefined {
+  return databases.get(dataDir);
+}
+
 /** A server's process: its port once it listens, what it printed, and how to stop it. */
 export interface ServerProcess {
   port: number;
@@ -135,10 +140,15 @@ export async function spawnServer(
   return { port, process: child, output: () => output, exited, stop };
 }
 
+/**
+ * Starts `micros server` on a fresh data dir (or `existingDataDir`). `token` is the admin's, for a server that
+ * shares a database whose admin another server created: only that one wrote the token to its data dir.
+ */
 export async function useServer(
   flags: string[] = [],
   env: NodeJS.ProcessEnv = {},
   existingDataDir?: string,
+  { token: adminToken }: { token?: string } = {},
 ): Promise<MicrosServer> {
   const dataDir = existingDataDir ?? (await useTmpDir("micros-data-"));
   const database = await databaseFlags(dataDir, flags);
@@ -148,8 +158,7 @@ export async function useServer(
     env,
   );
   cleanups.push(server.stop);
-  // A second node on a shared database writes no token file: its admin is the first node's, token and all.
-  const token = (await readFile(join(dataDir, "admin-token"), "utf8").catch(() => "")).trim();
+  const token = adminToken ?? (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
   return { port: server.port, dataDir, token, process: server.process, output: server.output, stop: server.stop };
 }
 

@@ -1,32 +1,43 @@
+/**
+ * Deta's queries as the stores answer them: SQLite translates them to SQL (query-sql.ts), PostgreSQL checks them in
+ * JavaScript after a substring prefilter. Both are held to the reference, `matches()`, over one set of values and
+ * queries, and PostgreSQL's pages to SQLite's.
+ */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import { BaseStore } from "../../src/server/data/base/base-store.js";
+import type { Bases, QueryOptions, QueryPage } from "../../src/server/data/base/bases.js";
 import { type Json, type JsonObject, prepareItem } from "../../src/server/data/base/item.js";
 import { matches, parseQuery } from "../../src/server/data/base/query.js";
 import { queryFilter } from "../../src/server/data/base/query-sql.js";
-import { openDataDatabase } from "../../src/server/data/data-database.js";
-import { useTmpDir } from "../helpers/micros.js";
+import { useDataStores } from "../helpers/data-service.js";
+import { STORE_KINDS, type StoreKind } from "../helpers/store.js";
 
-async function storeOf(items: JsonObject[]): Promise<BaseStore> {
-  const store = new BaseStore(openDataDatabase(join(await useTmpDir("micros-query-sql-"), "data.db")));
+async function storeOf(kind: StoreKind, items: JsonObject[]): Promise<Bases> {
+  const { bases } = (await useDataStores(kind)).service;
   for (let start = 0; start < items.length; start += 25) {
-    store.put("p1", "b", items.slice(start, start + 25).map(prepareItem));
+    await bases.put("p1", "b", items.slice(start, start + 25).map(prepareItem));
   }
-  return store;
+  return bases;
+}
+
+/** Every page the store returns for the query, following `last`. */
+async function pages(store: Bases, raw: unknown, options: QueryOptions = {}): Promise<QueryPage[]> {
+  const query = parseQuery(raw);
+  const all: QueryPage[] = [];
+  let last: string | undefined;
+  do {
+    const page = await store.query("p1", "b", query, { ...options, ...(last !== undefined && { last }) });
+    all.push(page);
+    last = page.last;
+  } while (last !== undefined);
+  return all;
 }
 
 /** Every key the store returns for the query, across all its pages. */
-function selected(store: BaseStore, raw: unknown): string[] {
-  const query = parseQuery(raw);
-  const keys: string[] = [];
-  let last: string | undefined;
-  do {
-    const page = store.query("p1", "b", query, last === undefined ? {} : { last });
-    keys.push(...page.items.map((item) => (JSON.parse(item) as { key: string }).key));
-    last = page.last;
-  } while (last !== undefined);
-  return keys;
+async function selected(store: Bases, raw: unknown): Promise<string[]> {
+  return (await pages(store, raw)).flatMap((page) =>
+    page.items.map((item) => (JSON.parse(item) as { key: string }).key),
+  );
 }
 
 /**
@@ -97,40 +108,81 @@ const ITEMS: JsonObject[] = VALUES.flatMap((value, i): JsonObject[] => [
   { key: `m${String(i).padStart(3, "0")}`, o: { b: { c: value } }, "é.name": { x: value } },
 ]);
 
-describe("Base queries in SQL", () => {
-  it("select exactly the items Deta's semantics match, for every operator, type and path", async () => {
-    const all = [
-      ...ITEMS,
-      ...(JSON.parse(
-        `[{"key":"n1","a":[1,2,3],"o":"not an object"},{"key":"n2","o":["b"],"list":"member"},
-          {"key":"n3","__proto__":{"b":1}},{"key":"n4","é":{"name":{"x":1}}}]`,
-      ) as JsonObject[]),
-    ];
-    const store = await storeOf(all);
-    const operators = ["", "?ne", "?lt", "?gt", "?lte", "?gte", "?pfx", "?contains", "?not_contains", "?r"];
-    const attributes = ["a", "o.b", "list", "a.b", "o.b.c", "list.0", "é.name.x", "__proto__.b", "missing"];
-    let checked = 0;
-    let exact = 0;
-    for (const value of [...VALUES, [0, 1.5], ["a", "b"], ["", "\uE000"], ["a", "😀"], [-1, 0.1]]) {
-      for (const op of operators) {
-        for (const attribute of attributes) {
-          const raw = [{ [`${attribute}${op}`]: value }];
-          let query: ReturnType<typeof parseQuery>;
-          try {
-            query = parseQuery(raw);
-          } catch {
-            continue;
-          }
-          const expected = all.filter((item) => matches(query, item)).map((item) => item.key as string);
-          assert.deepEqual(selected(store, raw), expected.sort(), JSON.stringify(raw));
-          checked++;
-          if (queryFilter(query).exact) exact++;
+const ALL: JsonObject[] = [
+  ...ITEMS,
+  ...(JSON.parse(
+    `[{"key":"n1","a":[1,2,3],"o":"not an object"},{"key":"n2","o":["b"],"list":"member"},
+      {"key":"n3","__proto__":{"b":1}},{"key":"n4","é":{"name":{"x":1}}}]`,
+  ) as JsonObject[]),
+];
+
+/** The reference set: every operator on every value at every path, as far as parseQuery takes it. */
+const QUERIES = (() => {
+  const operators = ["", "?ne", "?lt", "?gt", "?lte", "?gte", "?pfx", "?contains", "?not_contains", "?r"];
+  const attributes = ["a", "o.b", "list", "a.b", "o.b.c", "list.0", "é.name.x", "__proto__.b", "missing"];
+  const queries: { raw: unknown; query: ReturnType<typeof parseQuery> }[] = [];
+  for (const value of [...VALUES, [0, 1.5], ["a", "b"], ["", "\uE000"], ["a", "😀"], [-1, 0.1]]) {
+    for (const op of operators) {
+      for (const attribute of attributes) {
+        const raw = [{ [`${attribute}${op}`]: value }];
+        try {
+          queries.push({ raw, query: parseQuery(raw) });
+        } catch {
+          // Not a query Deta took: refused before any store sees it.
         }
       }
     }
-    assert.ok(checked > 3000, `${checked} queries`);
-    // Most of them were answered by SQL alone, so the comparison above tested the SQL.
-    assert.ok(exact / checked > 0.85, `${exact} of ${checked} exact`);
+  }
+  return queries;
+})();
+
+for (const { kind, name, skip } of STORE_KINDS) {
+  describe(`Base queries on ${name}`, { skip }, () => {
+    it("select exactly the items Deta's semantics match, for every operator, type and path", async () => {
+      const store = await storeOf(kind, ALL);
+      for (const { raw, query } of QUERIES) {
+        const expected = ALL.filter((item) => matches(query, item)).map((item) => item.key as string);
+        assert.deepEqual(await selected(store, raw), expected.sort(), JSON.stringify(raw));
+      }
+      assert.ok(QUERIES.length > 3000, `${QUERIES.length} queries`);
+    });
+
+    it("take queries too large for one SQL expression: thousands of conditions, long lists compared whole", async () => {
+      const store = await storeOf(kind, [
+        { key: "a", n: 5, list: Array.from({ length: 500 }, (_, i) => i) },
+        { key: "b", n: 6 },
+      ]);
+      const many = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`x${i}?ne`, i]));
+      assert.deepEqual(await selected(store, { ...many, n: 5 }), ["a"]);
+      assert.deepEqual(
+        await selected(
+          store,
+          Array.from({ length: 1500 }, (_, i) => ({ n: i })),
+        ),
+        ["a", "b"],
+      );
+      assert.deepEqual(await selected(store, { list: Array.from({ length: 500 }, (_, i) => i) }), ["a"]);
+    });
+  });
+}
+
+describe("Base queries on PostgreSQL and SQLite", { skip: STORE_KINDS[1]?.skip }, () => {
+  it("give the same pages for every query of the reference set, ascending and descending, in pages of 40", async () => {
+    const [sqlite, postgres] = await Promise.all([storeOf("sqlite", ALL), storeOf("postgres", ALL)]);
+    for (const { raw } of QUERIES) {
+      for (const desc of [false, true]) {
+        const options = { limit: 40, desc };
+        assert.deepEqual(await pages(postgres, raw, options), await pages(sqlite, raw, options), JSON.stringify(raw));
+      }
+    }
+  });
+});
+
+describe("Base queries in SQL", () => {
+  it("are answered by SQLite's SQL alone for most of the reference set", () => {
+    const exact = QUERIES.filter(({ query }) => queryFilter(query).exact).length;
+    // The comparisons with the reference above tested the SQL, not JavaScript's check after it.
+    assert.ok(exact / QUERIES.length > 0.85, `${exact} of ${QUERIES.length} exact`);
   });
 
   it("answer in SQL alone every operator on plain values, and leave to JavaScript only what SQL cannot say", () => {
@@ -155,22 +207,5 @@ describe("Base queries in SQL", () => {
     ]) {
       assert.ok(!exact(raw), JSON.stringify(raw));
     }
-  });
-
-  it("take queries too large for one SQLite expression: thousands of conditions, long lists compared whole", async () => {
-    const store = await storeOf([
-      { key: "a", n: 5, list: Array.from({ length: 500 }, (_, i) => i) },
-      { key: "b", n: 6 },
-    ]);
-    const many = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`x${i}?ne`, i]));
-    assert.deepEqual(selected(store, { ...many, n: 5 }), ["a"]);
-    assert.deepEqual(
-      selected(
-        store,
-        Array.from({ length: 1500 }, (_, i) => ({ n: i })),
-      ),
-      ["a", "b"],
-    );
-    assert.deepEqual(selected(store, { list: Array.from({ length: 500 }, (_, i) => i) }), ["a"]);
   });
 });

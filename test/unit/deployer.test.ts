@@ -8,7 +8,7 @@ import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
-import { releaseDir } from "../../src/server/releases/deployer.js";
+import { releaseDir } from "../../src/server/releases/release-files.js";
 import { MicrosError } from "../../src/shared/errors.js";
 import { type TarEntry, tarball, useDeployer } from "../helpers/deployer.js";
 

@@ -1,14 +1,17 @@
-import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import type { SharedBlobs } from "../blobs/shared-blobs.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { Store } from "../store/store.js";
 import { handleBase } from "./base/base-routes.js";
-import { BaseStore, type Clock } from "./base/base-store.js";
-import { type DataDb, openDataDatabase } from "./data-database.js";
+import { BaseStore } from "./base/base-store.js";
+import type { Bases, Clock } from "./base/bases.js";
+import { openDataDatabase } from "./data-database.js";
 import { badRequest, DetaError, unauthorized } from "./deta-error.js";
 import { handleDrive } from "./drive/drive-routes.js";
 import { DriveStore } from "./drive/drive-store.js";
+import type { Drives } from "./drive/drives.js";
 import { sendError } from "./http.js";
 import { dataOperation } from "./operation.js";
 
@@ -17,6 +20,13 @@ export type DataServiceName = "base" | "drive";
 
 export interface DataServiceOptions {
   dataDir: string;
+  /**
+   * The platform's store: Base and Drive live beside it. SQLite: in `<data-dir>/data.db` and `<data-dir>/drive`.
+   * PostgreSQL: in its database, shared by every server on it (file bytes as shared blobs).
+   */
+  store: Store;
+  /** Where Drive's file bytes go when the store is PostgreSQL (`openSharedBlobs`). */
+  blobs?: SharedBlobs;
   /** The project a presented project key opens (`ProjectKeys.projectOf`). */
   projectOf(key: string): Promise<string | undefined>;
   /** What each project's drives may hold in all. */
@@ -29,6 +39,13 @@ export interface DataServiceOptions {
   sweepIntervalMs?: number;
   /** Where each Base and Drive operation is counted. */
   metrics?: Metrics;
+}
+
+/** Where Base and Drive keep their data, and what lets it go when the service stops. */
+export interface DataStores {
+  bases: Bases;
+  drives: Drives;
+  close(): void;
 }
 
 /** Base and Drive names: 1-255 characters, any but `/` and control characters. */
@@ -55,33 +72,36 @@ export class DataService {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
+  readonly bases: Bases;
+  readonly drives: Drives;
+
   private constructor(
-    private readonly db: DataDb,
-    readonly bases: BaseStore,
-    readonly drives: DriveStore,
+    private readonly stores: DataStores,
     private readonly options: DataServiceOptions,
   ) {
+    this.bases = stores.bases;
+    this.drives = stores.drives;
     this.timer = setInterval(() => void this.sweep(), options.sweepIntervalMs ?? 30_000);
     this.timer.unref();
   }
 
+  /** On the store's kind of database; the PostgreSQL stores are imported only when chosen, as the store's are. */
   static async open(options: DataServiceOptions): Promise<DataService> {
-    const db = openDataDatabase(join(options.dataDir, "data.db"));
-    try {
-      const drives = new DriveStore(db, join(options.dataDir, "drive"), options.driveQuotaBytes);
-      await drives.open();
-      return new DataService(db, new BaseStore(db, options.clock), drives, options);
-    } catch (err) {
-      db.close();
-      throw err;
+    if (options.store.kind === "postgres") {
+      const { openPgDataStores } = await import("./pg-data-stores.js");
+      return new DataService(await openPgDataStores(options), options);
     }
+    return new DataService(await openSqliteDataStores(options), options);
   }
 
-  /** Removes expired items and abandoned uploads (also run on a timer). */
+  /**
+   * Removes expired items and abandoned uploads (also run on a timer); on PostgreSQL, also the shared blobs nothing
+   * names any more. Every server on one database sweeps: each deletes what is there, none fails on the others.
+   */
   async sweep(): Promise<void> {
     if (this.closed) return;
     try {
-      this.bases.sweep();
+      await this.bases.sweep();
       await this.drives.sweep();
     } catch (err) {
       this.options.operator?.error({ err }, "could not remove expired Base items or abandoned Drive uploads");
@@ -141,28 +161,30 @@ export class DataService {
     else await handleDrive(this.drives, { projectId, drive: name, rest, query: new URLSearchParams(search) }, req, res);
   }
 
-  /**
-   * Removes a deleted project's bases, drives and unfinished uploads, with their files. Its key opens nothing any
-   * more (`ProjectKeys.forget`), so the ids of its bases and drives the stores keep are never asked for again.
-   */
+  /** Removes a deleted project's bases, drives and unfinished uploads, with their files. */
   async removeProject(projectId: string): Promise<void> {
-    const uploads = this.db.prepare("SELECT id FROM uploads WHERE project_id = ?").all(projectId) as { id: string }[];
-    this.db.transaction(() => {
-      // Items and file records go with their base or drive (ON DELETE CASCADE).
-      for (const table of ["bases", "drives", "uploads"]) {
-        this.db.prepare(`DELETE FROM ${table} WHERE project_id = ?`).run(projectId);
-      }
-    })();
-    const root = join(this.options.dataDir, "drive");
-    await rm(join(root, projectId), { recursive: true, force: true });
-    for (const { id } of uploads) await rm(join(root, "uploads", id), { recursive: true, force: true });
+    await this.bases.removeProject(projectId);
+    await this.drives.removeProject(projectId);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    this.db.close();
+    this.stores.close();
+  }
+}
+
+/** SQLite: `<data-dir>/data.db` for items and file records, file bytes under `<data-dir>/drive`. */
+async function openSqliteDataStores(options: DataServiceOptions): Promise<DataStores> {
+  const db = openDataDatabase(join(options.dataDir, "data.db"));
+  try {
+    const drives = new DriveStore(db, join(options.dataDir, "drive"), options.driveQuotaBytes);
+    await drives.open();
+    return { bases: new BaseStore(db, options.clock), drives, close: () => db.close() };
+  } catch (err) {
+    db.close();
+    throw err;
   }
 }
 

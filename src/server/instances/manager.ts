@@ -18,8 +18,8 @@ export interface InstanceManagerOptions {
   runtimes: RuntimeRegistry;
   logs: LogSink;
   operator: OperatorLog;
-  /** Host folder of a release's code. */
-  releaseDir(microId: string, releaseId: string): string;
+  /** Host folder of a release's code, fetched first if this node does not have it; undefined if it is not kept. */
+  releaseDir(micro: Micro, releaseId: string): Promise<string | undefined>;
   /** The micro's own environment variables. */
   userEnv(microId: string): Promise<Record<string, string>>;
   /** The key of the micro's project, for its environment. */
@@ -234,7 +234,6 @@ export class InstanceManager {
 
   private start(micro: Micro, releaseId: string, settings: string): Instance {
     const runtime = this.options.runtimes.get(micro.runtime);
-    const appDir = this.options.releaseDir(micro.id, releaseId);
     const id = newId(10);
     const began = performance.now();
     let preparedAhead = false;
@@ -246,6 +245,13 @@ export class InstanceManager {
       logs: this.options.logs,
       operator: this.options.operator,
       launch: async () => {
+        const appDir = await this.options.releaseDir(micro, releaseId);
+        if (!appDir) {
+          throw new MicrosError(
+            "ERR_INTERNAL",
+            `Release ${releaseId} of ${micro.name} is neither on this node nor kept.`,
+          );
+        }
         const entry = await runtime.findEntry(appDir);
         const [userEnv, projectKey] = await Promise.all([
           this.options.userEnv(micro.id),

@@ -20,6 +20,15 @@ import type { Store } from "../store/store.js";
 import { dependencyHashes, reuseInstalled, sameDependencies } from "./compose.js";
 import { InstallCache } from "./install-cache.js";
 import { buildManifest, type FileManifest, manifestFile, readManifest, writeManifest } from "./manifest.js";
+import { FETCHING, type ReleaseFiles, releaseDir } from "./release-files.js";
+import {
+  CODE_DEPTH,
+  CODE_ENTRIES,
+  INSTALLED_DEPTH,
+  INSTALLED_ENTRIES,
+  NAME_BYTES,
+  PATH_BYTES,
+} from "./release-limits.js";
 import { receiveUpload } from "./upload.js";
 
 function describeInstall(kind: InstallKind): string {
@@ -28,19 +37,6 @@ function describeInstall(kind: InstallKind): string {
   if (kind === "cached") return ", dependencies from the install cache";
   return `, dependencies installed with ${kind}`;
 }
-
-/**
- * What one release's code may be, checked on the archive's listing before it is unpacked and again when the
- * unpacked code is read back: the count keeps an upload of countless tiny files from tying up a build, and
- * the depth and lengths keep every path usable on any filesystem.
- */
-const CODE_ENTRIES = 30_000;
-const CODE_DEPTH = 64;
-const NAME_BYTES = 255;
-const PATH_BYTES = 1024;
-/** What installers write is bounded by bytes and the build's disk; these only stop a pathological tree. */
-const INSTALLED_ENTRIES = 1_000_000;
-const INSTALLED_DEPTH = 256;
 
 /**
  * What a tenant is told of a failure: their own mistakes as they are; a failure of the platform's (which may
@@ -66,11 +62,6 @@ async function checkEntry(appDir: string, entry: string): Promise<void> {
   }
 }
 
-/** Where a release's code and dependencies live on the host. */
-export function releaseDir(dataDir: string, microId: string, releaseId: string): string {
-  return join(dataDir, "releases", microId, releaseId);
-}
-
 export interface DeployerOptions {
   store: Store;
   runtimes: RuntimeRegistry;
@@ -79,6 +70,8 @@ export interface DeployerOptions {
   /** The server's own log: failures of the platform's, not the upload's, are the operator's to see. */
   operator: OperatorLog;
   builds: Builds;
+  /** Where releases are read from, and how a new one reaches the other nodes (with PostgreSQL). */
+  files: ReleaseFiles;
   dataDir: string;
   maxUploadBytes: number;
   maxCodeBytes: number;
@@ -105,8 +98,9 @@ export interface DeployResult {
  * read or run on the host: the upload goes onto a build's own disk, the build
  * sandbox unpacks it and installs its dependencies, and the deployer reads the
  * finished tree back, checking every path without following links out of it.
- * Only then is the micro switched over, in one transaction. Any failure leaves
- * the previous release serving.
+ * Only then, once the release is published (with PostgreSQL, stored where every
+ * node can fetch it), is the micro switched over, in one transaction. Any
+ * failure leaves the previous release serving.
  */
 export class Deployer {
   private readonly busy = new Set<string>();
@@ -174,7 +168,11 @@ export class Deployer {
         bytes: await receiveUpload(body, build.uploadFile, this.options.maxUploadBytes, declaredLength),
       });
       received = performance.now();
-      // A build may open a kept release by its id (to complete an upload of changes), never list them.
+      // A build may open a kept release by its id (to complete an upload of changes), never list them. An upload of
+      // changes builds on the current release: on a node that did not build it, it is fetched first. A full upload
+      // needs none, so one that cannot be fetched is no reason to fail it; an upload of changes then fails as one
+      // on a release no longer kept.
+      if (micro.currentReleaseId) await this.options.files.ready(micro, micro.currentReleaseId).catch(() => {});
       const microReleases = join(this.options.dataDir, "releases", micro.id);
       const unpacked = await build.unpack(
         {
@@ -192,13 +190,14 @@ export class Deployer {
         what: "the code",
         limits: { entries: CODE_ENTRIES, depth: CODE_DEPTH, bytes: this.options.maxCodeBytes },
       });
-      const base = unpacked.base ? await this.baseRelease(micro.id, unpacked.base) : undefined;
+      const base = unpacked.base ? await this.baseRelease(micro, unpacked.base) : undefined;
       const manifest = await buildManifest(building, runtime.installedDir);
       await checkEntry(building, await runtime.findEntry(building));
       const install = await this.install(micro, runtime, build, building, manifest, base, progress, fresh);
       if (signal.aborted)
         throw new MicrosError("ERR_SHUTTING_DOWN", "The server is stopping, so the deploy was cancelled.");
       await writeManifest(target, manifest);
+      const contentHash = await this.options.files.publish(building, manifest);
       await rename(building, target);
       const release = await store.releases.activate({
         id: releaseId,
@@ -206,6 +205,7 @@ export class Deployer {
         codeBytes: code.bytes,
         fileCount: Object.keys(manifest).length,
         install: install.kind,
+        ...(contentHash ? { contentHash } : {}),
       });
       this.options.instances.retire(micro.id);
       logs.platform(
@@ -293,11 +293,11 @@ export class Deployer {
   }
 
   /** The release an incremental upload builds on, with its files; it must be one of the micro's kept releases. */
-  private async baseRelease(microId: string, releaseId: string): Promise<{ dir: string; manifest: FileManifest }> {
+  private async baseRelease(micro: Micro, releaseId: string): Promise<{ dir: string; manifest: FileManifest }> {
     const release = await this.options.store.releases.byId(releaseId);
-    const dir = this.releaseDir(microId, releaseId);
-    const manifest = release?.microId === microId ? await readManifest(dir) : undefined;
-    if (!manifest) {
+    const dir = release?.microId === micro.id ? await this.options.files.ready(micro, releaseId) : undefined;
+    const manifest = dir ? await readManifest(dir) : undefined;
+    if (!dir || !manifest) {
       throw new MicrosError(
         "ERR_RELEASE_NOT_FOUND",
         `The upload builds on release ${releaseId}, which this micro no longer keeps. Deploy again with \`micros deploy --force\` to send every file.`,
@@ -307,20 +307,19 @@ export class Deployer {
   }
 
   /** A kept release's code files, packed as they were deployed; undefined when it is not kept. */
-  async archive(microId: string, releaseId: string): Promise<Readable | undefined> {
-    const manifest = await this.files(microId, releaseId);
-    if (!manifest) return undefined;
-    const pack = tar.c(
-      { gzip: true, cwd: this.releaseDir(microId, releaseId), portable: true },
-      Object.keys(manifest).sort(),
-    );
+  async archive(micro: Micro, releaseId: string): Promise<Readable | undefined> {
+    const dir = await this.options.files.ready(micro, releaseId);
+    const manifest = dir === undefined ? undefined : await readManifest(dir);
+    if (!dir || !manifest) return undefined;
+    const pack = tar.c({ gzip: true, cwd: dir, portable: true }, Object.keys(manifest).sort());
     // tar's Pack is a minipass stream; wrap it as a Node stream for the HTTP reply.
     return Readable.from(pack);
   }
 
   /** A kept release's code files and their hashes. */
-  files(microId: string, releaseId: string): Promise<FileManifest | undefined> {
-    return readManifest(this.releaseDir(microId, releaseId));
+  async files(micro: Micro, releaseId: string): Promise<FileManifest | undefined> {
+    const dir = await this.options.files.ready(micro, releaseId);
+    return dir === undefined ? undefined : readManifest(dir);
   }
 
   /** Removes every release of a deleted micro from disk. */
@@ -340,8 +339,9 @@ export class Deployer {
   }
 
   /**
-   * Removes what a server that stopped abruptly left: half-built releases (with their manifests), and the
-   * shared npm and pip caches of earlier versions, which any tenant's install could write.
+   * Removes what a server that stopped abruptly left: half-built releases (with their manifests and packs),
+   * half-fetched ones, and the shared npm and pip caches of earlier versions, which any tenant's install could
+   * write.
    */
   async cleanup(): Promise<void> {
     await rm(join(this.options.dataDir, "uploads"), { recursive: true, force: true });
@@ -356,6 +356,8 @@ export class Deployer {
         if (entry.endsWith(".building")) {
           await rm(join(releases, micro, entry), { recursive: true, force: true });
           await rm(manifestFile(join(releases, micro, entry.slice(0, -".building".length))), { force: true });
+        } else if (entry.includes(".building.") || entry.includes(FETCHING)) {
+          await rm(join(releases, micro, entry), { recursive: true, force: true });
         }
       }
     }

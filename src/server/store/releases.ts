@@ -8,6 +8,11 @@ export interface Release {
   fileCount: number;
   install: InstallKind;
   createdAt: number;
+  /**
+   * The packed release's blob (see src/server/blobs/), from which a node that did not build it fetches it. Only the
+   * PostgreSQL store records one: with SQLite there is one node, and the release's folder is all there is.
+   */
+  contentHash?: string;
 }
 
 export interface ReleaseRow {
@@ -18,6 +23,7 @@ export interface ReleaseRow {
   file_count: number;
   install: InstallKind;
   created_at: number;
+  content_hash?: string | null;
 }
 
 export function toRelease(row: ReleaseRow): Release {
@@ -29,6 +35,7 @@ export function toRelease(row: ReleaseRow): Release {
     fileCount: row.file_count,
     install: row.install,
     createdAt: row.created_at,
+    ...(row.content_hash ? { contentHash: row.content_hash } : {}),
   };
 }
 

@@ -29,7 +29,7 @@ export function dataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { name: string } }>("/projects/:name/bases", async (request): Promise<{ bases: BaseView[] }> => {
     const project = await ownedProject(ctx, request, request.params.name);
     return {
-      bases: ctx.data.bases.list(project.id).map((base) => ({
+      bases: (await ctx.data.bases.list(project.id)).map((base) => ({
         name: base.name,
         items: base.items,
         createdAt: new Date(base.createdAt).toISOString(),
@@ -40,7 +40,7 @@ export function dataRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { name: string } }>("/projects/:name/drives", async (request): Promise<{ drives: DriveView[] }> => {
     const project = await ownedProject(ctx, request, request.params.name);
     return {
-      drives: ctx.data.drives.listDrives(project.id).map((drive) => ({
+      drives: (await ctx.data.drives.listDrives(project.id)).map((drive) => ({
         name: drive.name,
         files: drive.files,
         bytes: drive.bytes,

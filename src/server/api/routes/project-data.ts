@@ -7,7 +7,7 @@ import { prepareItem } from "../../data/base/item.js";
 import { parseQuery } from "../../data/base/query.js";
 import { DetaError } from "../../data/deta-error.js";
 import { declaredType } from "../../data/drive/content-type.js";
-import { type DriveStore, nameProblem, PART_LIMIT_BYTES } from "../../data/drive/drive-store.js";
+import { type Drives, nameProblem, PART_LIMIT_BYTES } from "../../data/drive/drives.js";
 import type { ApiContext } from "../context.js";
 import { parse } from "../validate.js";
 import { ownedProject } from "./data.js";
@@ -72,7 +72,7 @@ function fileName(query: unknown): string {
  * multipart rules), so the server never holds more than one part of it. The quota is checked at every part.
  */
 async function storeStream(
-  drives: DriveStore,
+  drives: Drives,
   at: { projectId: string; drive: string; name: string },
   body: AsyncIterable<Buffer> | Buffer[],
   type: string | undefined,
@@ -85,7 +85,7 @@ async function storeStream(
   let part = 0;
   const flushPart = async (bytes: number) => {
     const data = Buffer.concat(pending, pendingBytes);
-    uploadId ??= drives.startUpload(projectId, drive, name, type);
+    uploadId ??= await drives.startUpload(projectId, drive, name, type);
     part += 1;
     await drives.putPart(projectId, drive, uploadId, name, part, data.subarray(0, bytes));
     const rest = data.subarray(bytes);
@@ -141,9 +141,9 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const params = parse(baseParams, request.params, "path");
     const project = await ownedProject(ctx, request, params.name);
     const { item } = parse(itemBody, request.body, "body");
-    const prepared = await translated(() => {
+    const prepared = await translated(async () => {
       const ready = prepareItem(item);
-      bases.insert(project.id, params.base, ready);
+      await bases.insert(project.id, params.base, ready);
       return ready;
     });
     return reply.status(201).send({ item: prepared.item });
@@ -155,9 +155,9 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const project = await ownedProject(ctx, request, params.name);
     const { item } = parse(itemBody, request.body, "body");
     if (typeof item.key !== "string") throw new MicrosError("ERR_VALIDATION", "The item needs its key (a string).");
-    const prepared = await translated(() => {
+    const prepared = await translated(async () => {
       const ready = prepareItem(item);
-      bases.put(project.id, params.base, [ready]);
+      await bases.put(project.id, params.base, [ready]);
       return ready;
     });
     return { item: prepared.item };
@@ -168,7 +168,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const params = parse(baseParams, request.params, "path");
     const project = await ownedProject(ctx, request, params.name);
     const { key } = parse(keyQuery, request.query, "query");
-    bases.delete(project.id, params.base, key);
+    await bases.delete(project.id, params.base, key);
     return reply.status(204).send();
   });
 
@@ -176,17 +176,21 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const params = parse(driveParams, request.params, "path");
     const project = await ownedProject(ctx, request, params.name);
     const { prefix, limit, last } = parse(filesQuery, request.query, "query");
-    const page = drives.list(project.id, params.drive, {
+    const page = await drives.list(project.id, params.drive, {
       prefix,
       limit,
       recursive: true,
       ...(last !== undefined && { last }),
     });
-    const files = page.names.flatMap((name) => {
-      const file = drives.get(project.id, params.drive, name);
-      // Deleted between the listing and the look-up: gone.
-      return file ? [{ name, size: file.size, contentType: file.contentType }] : [];
-    });
+    const files = (
+      await Promise.all(
+        page.names.map(async (name) => {
+          const file = await drives.stat(project.id, params.drive, name);
+          // Deleted between the listing and the look-up: gone.
+          return file ? [{ name, size: file.size, contentType: file.contentType }] : [];
+        }),
+      )
+    ).flat();
     return { files, last: page.last ?? null };
   });
 
@@ -195,7 +199,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const params = parse(driveParams, request.params, "path");
     const project = await ownedProject(ctx, request, params.name);
     const name = fileName(request.query);
-    const file = drives.get(project.id, params.drive, name);
+    const file = await drives.get(project.id, params.drive, name);
     if (!file) throw new MicrosError("ERR_FILE_NOT_FOUND", `The drive ${params.drive} has no file ${name}.`);
     const base = name.split("/").pop() ?? name;
     return reply
@@ -228,7 +232,7 @@ export function projectDataRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const type = declaredType(request.headers["content-type"]);
       const at = { projectId: project.id, drive: params.drive, name };
       const size = await translated(() => storeStream(drives, at, body, type));
-      const file = drives.get(project.id, params.drive, name);
+      const file = await drives.stat(project.id, params.drive, name);
       return reply.status(201).send({ file: { name, size, contentType: file?.contentType ?? type ?? null } });
     });
   });

@@ -29,7 +29,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** The current release's code (no installed dependencies) as a gzip'd tar: what `clone` and `pull` fetch. */
   app.get<{ Params: { id: string } }>("/micros/:id/releases/current/archive", async (request, reply) => {
     const micro = await ownedMicro(ctx, request, request.params.id);
-    const archive = micro.currentReleaseId ? await ctx.deployer.archive(micro.id, micro.currentReleaseId) : undefined;
+    const archive = micro.currentReleaseId ? await ctx.deployer.archive(micro, micro.currentReleaseId) : undefined;
     if (!archive) throw new MicrosError("ERR_NO_RELEASE", `The micro ${micro.name} has no code deployed yet.`);
     return reply.type("application/gzip").send(archive);
   });
@@ -37,7 +37,7 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** The current release's files and their hashes: what an incremental deploy compares the local folder with. */
   app.get<{ Params: { id: string } }>("/micros/:id/releases/current/files", async (request) => {
     const micro = await ownedMicro(ctx, request, request.params.id);
-    const files = micro.currentReleaseId ? await ctx.deployer.files(micro.id, micro.currentReleaseId) : undefined;
+    const files = micro.currentReleaseId ? await ctx.deployer.files(micro, micro.currentReleaseId) : undefined;
     if (!micro.currentReleaseId || !files) {
       throw new MicrosError(
         "ERR_NO_RELEASE",
@@ -47,7 +47,10 @@ export function releaseRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { release: micro.currentReleaseId, files };
   });
 
-  /** Switches back to a kept release at once: its code and dependencies are still on disk. */
+  /**
+   * Switches back to a kept release at once: its code and dependencies are still on disk (or, with PostgreSQL, in
+   * the database, for a node that has not fetched them yet).
+   */
   app.post<{ Params: { id: string } }>("/micros/:id/rollback", async (request) => {
     const micro = await ownedMicro(ctx, request, request.params.id);
     const { release: wanted } = parse(rollbackBody, request.body, "rollback");

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { badRequest, DetaError } from "../deta-error.js";
 import { BodyTooLarge, parseJson, readBody, sendJson, sendRawJson } from "../http.js";
-import type { BaseStore } from "./base-store.js";
+import type { Bases } from "./bases.js";
 import { BATCH_LIMIT, isObject, keyProblem, prepareItem } from "./item.js";
 import { BAD_QUERY, parseQuery } from "./query.js";
 import { parseUpdate } from "./update.js";
@@ -34,7 +34,7 @@ function decodeKey(parts: string[]): string {
 }
 
 /** PUT /items: up to 25 items, checked together, stored together. */
-async function putItems(store: BaseStore, request: BaseRequest, req: IncomingMessage, res: ServerResponse) {
+async function putItems(store: Bases, request: BaseRequest, req: IncomingMessage, res: ServerResponse) {
   const payload = await body(req, res);
   const items = isObject(payload) ? payload.items : undefined;
   if (!Array.isArray(items)) throw badRequest("Items must be an array");
@@ -45,7 +45,7 @@ async function putItems(store: BaseStore, request: BaseRequest, req: IncomingMes
     if (keys.has(item.key)) throw badRequest(`Two items have the key ${item.key}`);
     keys.add(item.key);
   }
-  store.put(request.projectId, request.base, prepared);
+  await store.put(request.projectId, request.base, prepared);
   // Deta's shape; a batch is stored whole or not at all, so nothing ever fails alone.
   sendRawJson(
     res,
@@ -54,10 +54,10 @@ async function putItems(store: BaseStore, request: BaseRequest, req: IncomingMes
   );
 }
 
-async function insertItem(store: BaseStore, request: BaseRequest, req: IncomingMessage, res: ServerResponse) {
+async function insertItem(store: Bases, request: BaseRequest, req: IncomingMessage, res: ServerResponse) {
   const payload = await body(req, res);
   const prepared = prepareItem(isObject(payload) ? payload.item : undefined);
-  store.insert(request.projectId, request.base, prepared);
+  await store.insert(request.projectId, request.base, prepared);
   sendRawJson(res, 201, prepared.json);
 }
 
@@ -67,7 +67,7 @@ function queryLimit(value: unknown): number | undefined {
   return value;
 }
 
-async function queryItems(store: BaseStore, request: BaseRequest, req: IncomingMessage, res: ServerResponse) {
+async function queryItems(store: Bases, request: BaseRequest, req: IncomingMessage, res: ServerResponse) {
   const payload = (await body(req, res)) ?? {};
   if (!isObject(payload)) throw badRequest(BAD_QUERY);
   const query = parseQuery(payload.query);
@@ -78,7 +78,7 @@ async function queryItems(store: BaseStore, request: BaseRequest, req: IncomingM
   if (sort !== undefined && sort !== null && sort !== "" && sort !== "asc" && sort !== "desc") {
     throw badRequest(BAD_QUERY);
   }
-  const page = store.query(request.projectId, request.base, query, {
+  const page = await store.query(request.projectId, request.base, query, {
     ...(limit !== undefined && { limit }),
     ...(typeof last === "string" && { last }),
     desc: sort === "desc",
@@ -89,7 +89,7 @@ async function queryItems(store: BaseStore, request: BaseRequest, req: IncomingM
 
 /** One request to a base, its project already checked: Deta's Base HTTP API (docs/base/HTTP.md). */
 export async function handleBase(
-  store: BaseStore,
+  store: Bases,
   request: BaseRequest,
   req: IncomingMessage,
   res: ServerResponse,
@@ -110,18 +110,18 @@ export async function handleBase(
   if (problem) throw badRequest(problem);
   switch (method) {
     case "GET": {
-      const json = store.get(request.projectId, request.base, key);
+      const json = await store.get(request.projectId, request.base, key);
       if (json === undefined) sendJson(res, 404, { key });
       else sendRawJson(res, 200, json);
       return;
     }
     case "DELETE":
-      store.delete(request.projectId, request.base, key);
+      await store.delete(request.projectId, request.base, key);
       sendJson(res, 200, { key });
       return;
     case "PATCH": {
       const update = parseUpdate(await body(req, res));
-      store.update(request.projectId, request.base, key, update);
+      await store.update(request.projectId, request.base, key, update);
       sendJson(res, 200, { key, ...update });
       return;
     }

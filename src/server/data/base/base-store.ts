@@ -1,48 +1,33 @@
 import type { Statement } from "better-sqlite3";
 import type { DataDb } from "../data-database.js";
 import { DetaError } from "../deta-error.js";
+import {
+  type BaseSummary,
+  type Bases,
+  type Clock,
+  PAGE_SCAN_BYTES,
+  type QueryOptions,
+  type QueryPage,
+  systemClock,
+} from "./bases.js";
 import { finishItem, type JsonObject, type StoredItem } from "./item.js";
 import { keyRange, matches, type Query } from "./query.js";
 import { queryFilter, type SqlParam } from "./query-sql.js";
 import { applyUpdate, keyNotFound, type Update } from "./update.js";
 
-/** Deta read up to 1 MB of items for one page of a query before filtering; so do we, so one query is bounded. */
-export const PAGE_SCAN_BYTES = 1024 * 1024;
 /** Rows a query sums and filters in SQLite at a time: more per statement is cheaper, and only matches come back. */
 const QUERY_CHUNK = 1024;
 /** Rows read one by one at a time where a page's budget runs out; each comes back, so this bounds what is held. */
 const ROW_CHUNK = 256;
 
-export interface QueryOptions {
-  limit?: number;
-  last?: string;
-  desc?: boolean;
-}
-
-export interface QueryPage {
-  /** The matching items, as stored JSON. */
-  items: string[];
-  /** Present only when more items may match: where the next page starts. */
-  last?: string;
-}
-
-export interface BaseSummary {
-  name: string;
-  items: number;
-  createdAt: number;
-}
-
-/** Seconds since the epoch: the unit of `__expires`. */
-export type Clock = () => number;
-const systemClock: Clock = () => Date.now() / 1000;
-
 /**
  * Deta Base on SQLite: one table of items in key order for every base of every project, each base a range of the
  * primary key (base, key). Every write is one statement or one transaction; better-sqlite3 runs them synchronously,
  * so a read-modify-write (an update with `increment`) never interleaves with another and no update is lost.
- * Items whose `__expires` has passed are never returned and are deleted by `sweep()`.
+ * Items whose `__expires` has passed are never returned and are deleted by `sweep()`. Each method does its work
+ * synchronously and returns a settled promise.
  */
-export class BaseStore {
+export class BaseStore implements Bases {
   private readonly baseIds = new Map<string, number>();
   private readonly queries = new Map<string, Statement>();
   private readonly statements: {
@@ -104,14 +89,14 @@ export class BaseStore {
   }
 
   /** The item as stored JSON, or undefined (never an expired one). */
-  get(projectId: string, base: string, key: string): string | undefined {
+  async get(projectId: string, base: string, key: string): Promise<string | undefined> {
     const id = this.baseId(projectId, base);
     if (id === undefined) return undefined;
     return this.statements.get.get(id, key, this.now())?.value;
   }
 
   /** Stores prepared items, overwriting; all of them or, on any failure, none. */
-  put(projectId: string, base: string, items: readonly StoredItem[]): void {
+  async put(projectId: string, base: string, items: readonly StoredItem[]): Promise<void> {
     this.db.transaction(() => {
       const id = this.ensureBase(projectId, base);
       for (const item of items) this.statements.upsert.run(id, item.key, item.json, item.expires);
@@ -119,7 +104,7 @@ export class BaseStore {
   }
 
   /** Stores a prepared item unless one with its key exists: Deta's 409 "Key already exists". */
-  insert(projectId: string, base: string, item: StoredItem): void {
+  async insert(projectId: string, base: string, item: StoredItem): Promise<void> {
     const inserted = this.db.transaction(() => {
       const id = this.ensureBase(projectId, base);
       return this.statements.insert.run(id, item.key, item.json, item.expires, this.now()).changes;
@@ -127,13 +112,13 @@ export class BaseStore {
     if (inserted === 0) throw new DetaError(409, "Key already exists");
   }
 
-  delete(projectId: string, base: string, key: string): void {
+  async delete(projectId: string, base: string, key: string): Promise<void> {
     const id = this.baseId(projectId, base);
     if (id !== undefined) this.statements.remove.run(id, key);
   }
 
   /** Reads, changes and writes the item in one transaction; 404 "Key not found" when there is none. */
-  update(projectId: string, base: string, key: string, update: Update): void {
+  async update(projectId: string, base: string, key: string, update: Update): Promise<void> {
     this.db.transaction(() => {
       const id = this.baseId(projectId, base);
       const stored = id === undefined ? undefined : this.statements.get.get(id, key, this.now());
@@ -154,7 +139,7 @@ export class BaseStore {
    * out, rows come back one by one, each with its size, so the page ends after the same row as if every row had
    * been read here.
    */
-  query(projectId: string, base: string, query: Query, options: QueryOptions = {}): QueryPage {
+  async query(projectId: string, base: string, query: Query, options: QueryOptions = {}): Promise<QueryPage> {
     const id = this.baseId(projectId, base);
     if (id === undefined) return { items: [] };
     const range = keyRange(query.key);
@@ -233,7 +218,7 @@ export class BaseStore {
   }
 
   /** The project's bases with how many items each holds. */
-  list(projectId: string): BaseSummary[] {
+  async list(projectId: string): Promise<BaseSummary[]> {
     const rows = this.db
       .prepare(
         `SELECT b.name AS name, b.created_at AS createdAt,
@@ -248,7 +233,7 @@ export class BaseStore {
    * Deletes expired items, a thousand at a time and at most 20,000 per call, so that a mass expiry never holds the
    * event loop for long (the next sweep goes on); how many.
    */
-  sweep(): number {
+  async sweep(): Promise<number> {
     let deleted = 0;
     for (let batch = 0; batch < 20; batch++) {
       const { changes } = this.statements.sweep.run(this.now());
@@ -256,5 +241,13 @@ export class BaseStore {
       if (changes < 1000) break;
     }
     return deleted;
+  }
+
+  /** Items go with their base (ON DELETE CASCADE). */
+  async removeProject(projectId: string): Promise<void> {
+    this.db.prepare("DELETE FROM bases WHERE project_id = ?").run(projectId);
+    for (const cacheKey of this.baseIds.keys()) {
+      if (cacheKey.startsWith(`${projectId}\u0000`)) this.baseIds.delete(cacheKey);
+    }
   }
 }

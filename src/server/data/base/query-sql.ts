@@ -235,6 +235,21 @@ function neededText(condition: Condition): string | undefined {
   return undefined;
 }
 
+/**
+ * For each ORed group, the texts its positive conditions need the stored item to contain: an item holding all of
+ * no group's texts cannot match. Undefined when some group needs none, so that no item can be ruled out this way.
+ */
+export function neededTexts(query: Query): string[][] | undefined {
+  const groups = query.groups.map((group) =>
+    group.flatMap((condition) => {
+      if (condition.op === "ne" || condition.op === "not_contains") return [];
+      const text = neededText(condition);
+      return text === undefined ? [] : [text];
+    }),
+  );
+  return groups.some((texts) => texts.length === 0) ? undefined : groups;
+}
+
 interface GroupSql {
   /** Terms every match satisfies, cheap ones first; empty when SQL cannot narrow the group. */
   terms: Sql[];

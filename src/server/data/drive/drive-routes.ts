@@ -5,14 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { badRequest, DetaError, entityTooLarge } from "../deta-error.js";
 import { BodyTooLarge, parseJson, readBody, sendJson } from "../http.js";
 import { declaredType } from "./content-type.js";
-import {
-  DELETE_LIMIT,
-  type DriveStore,
-  LIST_LIMIT,
-  nameProblem,
-  PART_LIMIT_BYTES,
-  PUT_LIMIT_BYTES,
-} from "./drive-store.js";
+import { DELETE_LIMIT, type Drives, LIST_LIMIT, nameProblem, PART_LIMIT_BYTES, PUT_LIMIT_BYTES } from "./drives.js";
 
 export interface DriveRequest {
   projectId: string;
@@ -45,11 +38,11 @@ function described(request: DriveRequest, name: string) {
 }
 
 /** GET /files/download: the bytes, with their type and length; a `Range` of one span is served as 206. */
-async function download(store: DriveStore, request: DriveRequest, req: IncomingMessage, res: ServerResponse) {
+async function download(store: Drives, request: DriveRequest, req: IncomingMessage, res: ServerResponse) {
   const name = fileName(request);
   // A file replaced between the lookup and the open has lost its blob: look again, once.
   for (let attempt = 0; attempt < 2; attempt++) {
-    const file = store.get(request.projectId, request.drive, name);
+    const file = await store.get(request.projectId, request.drive, name);
     if (!file) throw new DetaError(404, "File not found");
     const handle = await open(file.path, "r").catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return undefined;
@@ -90,14 +83,14 @@ async function download(store: DriveStore, request: DriveRequest, req: IncomingM
   throw new DetaError(404, "File not found");
 }
 
-function list(store: DriveStore, request: DriveRequest, res: ServerResponse) {
+async function list(store: Drives, request: DriveRequest, res: ServerResponse) {
   const { query } = request;
   const limitText = query.get("limit") || String(LIST_LIMIT);
   const limit = Number(limitText);
   if (!/^\d+$/.test(limitText) || limit < 1 || limit > LIST_LIMIT) {
     throw badRequest(`limit must be a whole number from 1 to ${LIST_LIMIT}`);
   }
-  const page = store.list(request.projectId, request.drive, {
+  const page = await store.list(request.projectId, request.drive, {
     prefix: query.get("prefix") ?? "",
     limit,
     ...(query.get("last") && { last: query.get("last") as string }),
@@ -114,7 +107,7 @@ function list(store: DriveStore, request: DriveRequest, res: ServerResponse) {
 }
 
 /** DELETE /files: up to 1000 names; blank ones fail alone, and all of them blank is a bad request. */
-async function deleteFiles(store: DriveStore, request: DriveRequest, req: IncomingMessage, res: ServerResponse) {
+async function deleteFiles(store: Drives, request: DriveRequest, req: IncomingMessage, res: ServerResponse) {
   const payload = parseJson(await bytes(req, res, 1024 * 1024));
   const names = typeof payload === "object" && payload !== null ? (payload as { names?: unknown }).names : undefined;
   if (!Array.isArray(names)) throw badRequest("names must be a list of file names");
@@ -147,7 +140,7 @@ function partNumber(request: DriveRequest): number {
 
 /** One request to a drive, its project already checked: Deta's Drive HTTP API (docs/drive/HTTP.md). */
 export async function handleDrive(
-  store: DriveStore,
+  store: Drives,
   request: DriveRequest,
   req: IncomingMessage,
   res: ServerResponse,
@@ -173,7 +166,7 @@ export async function handleDrive(
     if (id === undefined && method === "POST") {
       const name = fileName(request);
       const type = declaredType(req.headers["content-type"]);
-      const uploadId = store.startUpload(request.projectId, request.drive, name, type);
+      const uploadId = await store.startUpload(request.projectId, request.drive, name, type);
       return sendJson(res, 202, { ...described(request, name), upload_id: uploadId });
     }
     if (decodedId !== undefined && sub === "parts" && method === "POST") {

@@ -5,30 +5,18 @@ import type { Statement } from "better-sqlite3";
 import type { DataDb } from "../data-database.js";
 import { badRequest, DetaError } from "../deta-error.js";
 import { contentTypeFor } from "./content-type.js";
-
-/** Deta Drive's limits (docs/drive/HTTP.md), and ours where Deta named none. */
-export const PUT_LIMIT_BYTES = 10 * 1024 * 1024;
-export const PART_LIMIT_BYTES = 10 * 1024 * 1024;
-export const PART_MIN_BYTES = 5 * 1024 * 1024;
-export const DELETE_LIMIT = 1000;
-export const LIST_LIMIT = 1000;
-/** S3's limit on a key, which Drive's names were. */
-const NAME_LIMIT_BYTES = 1024;
-/** An upload not finished within a day is abandoned: its parts are deleted. */
-const UPLOAD_LIFETIME_MS = 24 * 60 * 60 * 1000;
-
-export interface StoredFile {
-  path: string;
-  size: number;
-  contentType: string;
-}
-
-export interface DriveSummary {
-  name: string;
-  files: number;
-  bytes: number;
-  createdAt: number;
-}
+import {
+  type DriveSummary,
+  type Drives,
+  type FileInfo,
+  ListCollector,
+  type ListOptions,
+  type ListPage,
+  PART_MIN_BYTES,
+  type StoredFile,
+  UPLOAD_LIFETIME_MS,
+} from "./drives.js";
+import { QuotaReservations } from "./quota.js";
 
 interface UploadRow {
   id: string;
@@ -40,15 +28,6 @@ interface UploadRow {
   created_at: number;
 }
 
-/** Why a file name is refused, or undefined. */
-export function nameProblem(name: string | null | undefined): string | undefined {
-  if (name === undefined || name === null || name.trim() === "") return "Name is empty";
-  if (name.endsWith("/")) return "Name can't end with /";
-  if (name.includes("\u0000")) return "Name can't contain a NUL character";
-  if (Buffer.byteLength(name) > NAME_LIMIT_BYTES) return `Name is longer than ${NAME_LIMIT_BYTES} bytes`;
-  return undefined;
-}
-
 const randomId = (bytes = 12) => randomBytes(bytes).toString("hex");
 
 /**
@@ -56,12 +35,11 @@ const randomId = (bytes = 12) => randomBytes(bytes).toString("hex");
  * the blob `<data-dir>/drive/<project>/<blob id>`, written whole under `tmp/`, synced and renamed into place before
  * the row points at it, so a reader sees the old file or the new one, never part of one. Uploads in parts keep
  * their parts in `drive/uploads/<id>/` until they are joined the same way. Each project's files and unfinished
- * parts count against its quota.
+ * parts count against its quota. Each method's database work is synchronous; only the files' are awaited.
  */
-export class DriveStore {
+export class DriveStore implements Drives {
   private readonly driveIds = new Map<string, number>();
-  /** Bytes being written now, by project: counted against the quota before they are on disk. */
-  private readonly reserved = new Map<string, number>();
+  private readonly reservations: QuotaReservations;
   private readonly statements: {
     findDrive: Statement<[string, string], { id: number }>;
     createDrive: Statement<[string, string, number]>;
@@ -77,8 +55,9 @@ export class DriveStore {
     private readonly db: DataDb,
     /** `<data-dir>/drive`. */
     private readonly root: string,
-    private readonly quotaBytes: number,
+    quotaBytes: number,
   ) {
+    this.reservations = new QuotaReservations(quotaBytes);
     this.statements = {
       findDrive: db.prepare("SELECT id FROM drives WHERE project_id = ? AND name = ?"),
       createDrive: db.prepare(
@@ -135,36 +114,21 @@ export class DriveStore {
     return this.driveId(projectId, name) as number;
   }
 
-  /** Bytes the project's drives hold, with unfinished uploads and writes under way. */
-  usage(projectId: string): number {
+  private usageNow(projectId: string): number {
     return (
       (this.statements.filesUsage.get(projectId)?.bytes ?? 0) +
       (this.statements.uploadsUsage.get(projectId)?.bytes ?? 0) +
-      (this.reserved.get(projectId) ?? 0)
+      this.reservations.of(projectId)
     );
   }
 
-  /**
-   * Counts `bytes` against the project's quota until the returned release is called (in a `finally`), or refuses
-   * with 507 when they do not fit. Checked and taken in one step, so concurrent writes cannot both squeeze in.
-   */
+  async usage(projectId: string): Promise<number> {
+    return this.usageNow(projectId);
+  }
+
+  /** Checked and taken in one step, so concurrent writes cannot both squeeze in. */
   private reserve(projectId: string, bytes: number): () => void {
-    const used = this.usage(projectId);
-    if (used + bytes > this.quotaBytes) {
-      throw new DetaError(
-        507,
-        `The project's Drive storage is full: ${formatBytes(used)} of ${formatBytes(this.quotaBytes)} used. Delete files, or ask the operator to raise --drive-quota.`,
-      );
-    }
-    this.reserved.set(projectId, (this.reserved.get(projectId) ?? 0) + bytes);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.reserved.get(projectId) ?? 0) - bytes;
-      if (left > 0) this.reserved.set(projectId, left);
-      else this.reserved.delete(projectId);
-    };
+    return this.reservations.reserve(projectId, this.usageNow(projectId), bytes);
   }
 
   /** Writes `data` (or the files `sources`, one after the other) to a new blob of the project; its id. */
@@ -204,7 +168,6 @@ export class DriveStore {
     if (replaced) await rm(join(this.root, replaced), { force: true });
   }
 
-  /** Stores a whole file (POST /files), replacing any of that name. */
   async put(projectId: string, drive: string, name: string, data: Buffer, declaredType?: string): Promise<void> {
     const release = this.reserve(projectId, data.length);
     try {
@@ -215,26 +178,23 @@ export class DriveStore {
     }
   }
 
-  /** The file's blob, size and type; undefined when there is none. */
-  get(projectId: string, drive: string, name: string): StoredFile | undefined {
+  async stat(projectId: string, drive: string, name: string): Promise<FileInfo | undefined> {
+    const file = await this.get(projectId, drive, name);
+    return file && { size: file.size, contentType: file.contentType };
+  }
+
+  /** The file's blob, size and type. */
+  async get(projectId: string, drive: string, name: string): Promise<StoredFile | undefined> {
     const id = this.driveId(projectId, drive);
     const row = id === undefined ? undefined : this.statements.file.get(id, name);
     if (!row) return undefined;
     return { path: join(this.root, row.blob), size: row.size, contentType: row.content_type };
   }
 
-  /**
-   * Names in order, from after `last`, under `prefix`. Not `recursive`: the names directly under the prefix, with
-   * each folder below it once, as `<prefix><folder>/`. `last` is set when there are more.
-   */
-  list(
-    projectId: string,
-    drive: string,
-    options: { prefix: string; limit: number; last?: string; recursive: boolean },
-  ): { names: string[]; last?: string } {
+  async list(projectId: string, drive: string, options: ListOptions): Promise<ListPage> {
     const id = this.driveId(projectId, drive);
     if (id === undefined) return { names: [] };
-    const { prefix, limit, last, recursive } = options;
+    const { prefix, last } = options;
     const where = ["drive_id = ?"];
     const params: (string | number)[] = [id];
     if (prefix) {
@@ -248,23 +208,15 @@ export class DriveStore {
     const rows = this.db
       .prepare(`SELECT name FROM files WHERE ${where.join(" AND ")} ORDER BY name`)
       .iterate(...params) as IterableIterator<{ name: string }>;
-    const names: string[] = [];
+    const page = new ListCollector(options);
     for (const { name } of rows) {
-      if (!name.startsWith(prefix)) continue;
-      let entry = name;
-      if (!recursive) {
-        const slash = name.indexOf("/", prefix.length);
-        if (slash !== -1) entry = name.slice(0, slash + 1);
-        // A folder already listed (on this page, or as the last of the previous one).
-        if (entry === names[names.length - 1] || entry === last) continue;
-      }
-      if (names.length === limit) return { names, last: names[names.length - 1] as string };
-      names.push(entry);
+      const full = page.add(name);
+      if (full) return full;
     }
-    return { names };
+    return page.end();
   }
 
-  /** Deletes the named files (missing ones count as deleted, as in Deta); the blobs go after the rows. */
+  /** The blobs go after the rows. */
   async delete(projectId: string, drive: string, names: string[]): Promise<void> {
     const id = this.driveId(projectId, drive);
     if (id === undefined) return;
@@ -280,8 +232,7 @@ export class DriveStore {
     for (const blob of blobs) await rm(join(this.root, blob), { force: true });
   }
 
-  /** POST /uploads: an upload's id. The type is the one declared now or with a part, else the name's. */
-  startUpload(projectId: string, drive: string, name: string, declaredType?: string): string {
+  async startUpload(projectId: string, drive: string, name: string, declaredType?: string): Promise<string> {
     const id = randomId();
     this.db
       .prepare(
@@ -303,7 +254,6 @@ export class DriveStore {
     return join(this.root, "uploads", uploadId);
   }
 
-  /** Stores part `part` of an upload (sending a part again replaces it). */
   async putPart(
     projectId: string,
     drive: string,
@@ -343,7 +293,6 @@ export class DriveStore {
     }
   }
 
-  /** PATCH /uploads/{id}: joins the parts in order into the file (none: an empty file). */
   async completeUpload(projectId: string, drive: string, uploadId: string, name: string): Promise<void> {
     const upload = this.upload(projectId, drive, uploadId, name);
     const dir = this.uploadDir(uploadId);
@@ -377,14 +326,12 @@ export class DriveStore {
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** DELETE /uploads/{id}: the parts are dropped. */
   async abortUpload(projectId: string, drive: string, uploadId: string, name: string): Promise<void> {
     this.upload(projectId, drive, uploadId, name);
     this.db.prepare("DELETE FROM uploads WHERE id = ?").run(uploadId);
     await rm(this.uploadDir(uploadId), { recursive: true, force: true });
   }
 
-  /** Drops uploads started more than a day ago and never finished. */
   async sweep(now = Date.now()): Promise<void> {
     const stale = this.db.prepare("SELECT id FROM uploads WHERE created_at < ?").all(now - UPLOAD_LIFETIME_MS) as {
       id: string;
@@ -395,8 +342,7 @@ export class DriveStore {
     }
   }
 
-  /** The project's drives, with their files and bytes. */
-  listDrives(projectId: string): DriveSummary[] {
+  async listDrives(projectId: string): Promise<DriveSummary[]> {
     return this.db
       .prepare(
         `SELECT d.name AS name, d.created_at AS createdAt, count(f.name) AS files, coalesce(sum(f.size), 0) AS bytes
@@ -404,15 +350,18 @@ export class DriveStore {
       )
       .all(projectId) as DriveSummary[];
   }
-}
 
-export function formatBytes(bytes: number): string {
-  const units = ["bytes", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
+  /** File records go with their drive (ON DELETE CASCADE); then the project's blobs and its uploads' parts. */
+  async removeProject(projectId: string): Promise<void> {
+    const uploads = this.db.prepare("SELECT id FROM uploads WHERE project_id = ?").all(projectId) as { id: string }[];
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM drives WHERE project_id = ?").run(projectId);
+      this.db.prepare("DELETE FROM uploads WHERE project_id = ?").run(projectId);
+    })();
+    for (const cacheKey of this.driveIds.keys()) {
+      if (cacheKey.startsWith(`${projectId}\u0000`)) this.driveIds.delete(cacheKey);
+    }
+    await rm(join(this.root, projectId), { recursive: true, force: true });
+    for (const { id } of uploads) await rm(this.uploadDir(id), { recursive: true, force: true });
   }
-  return unit === 0 ? `${value} bytes` : `${Number(value.toFixed(1))} ${units[unit]}`;
 }

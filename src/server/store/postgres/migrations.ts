@@ -176,4 +176,89 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER project_key_changed AFTER UPDATE OF key_sealed OR DELETE ON projects
     FOR EACH ROW EXECUTE FUNCTION micros_notify_project_key();
   `,
+  // Shared blobs (src/server/blobs/): bytes every node can read, named by their SHA-256, in chunks of about a
+  // megabyte so that neither a write nor a read holds a whole file. A release's code and dependencies, packed, are
+  // one, named by the release's row, so a node that did not build a release can fetch it.
+  `
+  CREATE TABLE blobs (
+    hash        TEXT PRIMARY KEY,
+    size        BIGINT NOT NULL,
+    -- When the bytes were last stored (or found stored): a blob nothing names yet is kept for a while after.
+    last_put_at BIGINT NOT NULL
+  );
+  CREATE TABLE blob_chunks (
+    hash TEXT NOT NULL REFERENCES blobs(hash) ON DELETE CASCADE,
+    seq  INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (hash, seq)
+  );
+  -- Packed releases are compressed already, and much of what else is stored will be: not compressed again.
+  ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+
+  ALTER TABLE releases ADD COLUMN content_hash TEXT REFERENCES blobs(hash);
+  CREATE INDEX releases_by_content_hash ON releases (content_hash);
+  `,
+  // Deta Base and Drive, shared by every server on the database (SQLite keeps them in <data-dir>/data.db and
+  // <data-dir>/drive). Drive's file bytes are shared blobs, which the entry before this one made.
+  `
+  -- A base belongs to a project and is created by its first write.
+  CREATE TABLE bases (
+    id         BIGSERIAL PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (project_id, name)
+  );
+  -- Items in key order: the key is its UTF-8 bytes, which order (and may hold NUL) as SQLite's BINARY text does.
+  -- value is the item as JSON.stringify wrote it, returned as it is; expires its __expires (Unix seconds).
+  CREATE TABLE base_items (
+    base_id BIGINT NOT NULL REFERENCES bases(id) ON DELETE CASCADE,
+    key     BYTEA NOT NULL,
+    value   TEXT NOT NULL,
+    expires DOUBLE PRECISION,
+    PRIMARY KEY (base_id, key)
+  );
+  CREATE INDEX base_items_by_expiry ON base_items (expires) WHERE expires IS NOT NULL;
+
+  -- A drive belongs to a project and is created by its first upload.
+  CREATE TABLE drives (
+    id         BIGSERIAL PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (project_id, name)
+  );
+  -- A file's bytes are the shared blob of that SHA-256; names order by their bytes (collation "C").
+  CREATE TABLE drive_files (
+    drive_id     BIGINT NOT NULL REFERENCES drives(id) ON DELETE CASCADE,
+    name         TEXT COLLATE "C" NOT NULL,
+    hash         TEXT NOT NULL REFERENCES blobs(hash),
+    size         BIGINT NOT NULL,
+    content_type TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (drive_id, name)
+  );
+  -- The blobs' sweep asks whether anything names a hash.
+  CREATE INDEX drive_files_by_hash ON drive_files (hash);
+  -- Chunked uploads under way, their parts in the database so that any server may take any part.
+  CREATE TABLE drive_uploads (
+    id           TEXT PRIMARY KEY,
+    project_id   TEXT NOT NULL,
+    drive        TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    content_type TEXT,
+    bytes        BIGINT NOT NULL DEFAULT 0,
+    created_at   BIGINT NOT NULL
+  );
+  CREATE INDEX drive_uploads_by_project ON drive_uploads (project_id);
+  CREATE INDEX drive_uploads_by_age ON drive_uploads (created_at);
+  CREATE TABLE drive_upload_parts (
+    upload_id TEXT NOT NULL REFERENCES drive_uploads(id) ON DELETE CASCADE,
+    part      INTEGER NOT NULL,
+    data      BYTEA NOT NULL,
+    PRIMARY KEY (upload_id, part)
+  );
+  -- Parts are read back whole, once: not compressed on the way in.
+  ALTER TABLE drive_upload_parts ALTER COLUMN data SET STORAGE EXTERNAL;
+  `,
 ];

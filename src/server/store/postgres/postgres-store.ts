@@ -33,7 +33,8 @@ export class PostgresStore implements Store, SharedState {
   readonly shared = this;
 
   private constructor(
-    private readonly db: PgDb,
+    /** The pool itself, for what keeps its own tables beside the store's (shared blobs). */
+    readonly db: PgDb,
     private readonly feed: ChangeFeed,
     private readonly changes: Changes,
   ) {

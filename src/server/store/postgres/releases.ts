@@ -24,8 +24,8 @@ export class PgReleases implements Releases {
         );
         const created: Release = { ...release, version: next?.next ?? 1, createdAt: Date.now() };
         await tx.run(
-          `INSERT INTO releases (id, micro_id, version, code_bytes, file_count, install, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          `INSERT INTO releases (id, micro_id, version, code_bytes, file_count, install, created_at, content_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
           [
             created.id,
             created.microId,
@@ -34,6 +34,7 @@ export class PgReleases implements Releases {
             created.fileCount,
             created.install,
             created.createdAt,
+            created.contentHash ?? null,
           ],
         );
         await tx.run("UPDATE micros SET current_release_id = $1, updated_at = $2 WHERE id = $3", [
