@@ -18,8 +18,8 @@ import {
   spawnServer,
   useTmpDir,
 } from "./micros.js";
-import { ip, type NetworkHost, type TestNetwork, useTestNetwork } from "./namespaces.js";
-import { type PrivatePostgres, usePrivatePostgres } from "./private-postgres.js";
+import { ip, type NetworkHost, useTestNetwork } from "./namespaces.js";
+import { usePrivatePostgres } from "./private-postgres.js";
 
 /** Every node listens on this port of its own address: the namespaces keep them apart. */
 const PORT = 4000;
@@ -38,23 +38,15 @@ export interface ClusterNode {
   output(): string;
   /** Ends the node at once (SIGKILL), as a crash would: nothing of it gets to clean up. */
   kill(): Promise<void>;
-  /** Starts the node again with its data dir and flags, once it has been killed or stopped. */
+  /** Starts the node again with its data dir and flags, once it has been killed. */
   start(): Promise<void>;
-  /** SIGTERM, and wait for a clean exit. */
-  stop(): Promise<number | null>;
   /** The real `micros` command, logged in to this node as the admin, run in `cwd`. */
   cli(args: string[], cwd: string): Promise<CliResult>;
   /** A request for the micro with this subdomain, sent to this node (Host `<subdomain>.localhost:4000`). */
   request(subdomain: string, path?: string, options?: Parameters<typeof request>[3]): Promise<HttpResult>;
-  /** The control API of this node, with the admin's token. */
-  api<T>(path: string): Promise<{ status: number; body: T }>;
 }
 
 export interface Cluster {
-  network: TestNetwork;
-  postgres: PrivatePostgres;
-  /** The secret every member node is started with. */
-  secret: string;
   /** The admin's token: the first node started creates the admin, and writes it into its data dir. */
   readonly token: string;
   nodes: ClusterNode[];
@@ -69,8 +61,8 @@ export interface Cluster {
 
 export interface ClusterOptions {
   /**
-   * Start the nodes as members of one cluster (--cluster-secret, --node-address). False: each is a lone server
-   * that happens to keep its state in this PostgreSQL.
+   * Start the nodes as members of one cluster (a secret in MICROS_CLUSTER_SECRET, --node-address). False: each is
+   * a lone server that happens to keep its state in this PostgreSQL.
    */
   members?: boolean;
 }
@@ -138,13 +130,6 @@ export async function useCluster(options: ClusterOptions = {}): Promise<Cluster>
         crashed = true;
       },
       start,
-      async stop() {
-        if (!server) throw new Error(`node ${name} is not running`);
-        const code = await server.stop();
-        dead = server;
-        server = undefined;
-        return code;
-      },
       cli: (args, cwd) =>
         cli(args, {
           cwd,
@@ -152,10 +137,6 @@ export async function useCluster(options: ClusterOptions = {}): Promise<Cluster>
         }),
       request: (subdomain, path = "/", requestOptions = {}) =>
         request(PORT, `${subdomain}.localhost:${PORT}`, path, { ...requestOptions, address: namespace.address }),
-      async api<T>(path: string) {
-        const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${cluster.token}` } });
-        return { status: response.status, body: (await response.json()) as T };
-      },
     };
     // A node a test left killed starts once more first: at start a server removes what its crash left (network
     // namespaces, mounts under its data dir, cgroups), so nothing of it outlives the test file.
@@ -170,9 +151,6 @@ export async function useCluster(options: ClusterOptions = {}): Promise<Cluster>
   };
 
   const cluster: Cluster = {
-    network,
-    postgres,
-    secret,
     get token() {
       if (token === undefined) throw new Error("no node has started yet, so there is no admin token");
       return token;

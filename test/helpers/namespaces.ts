@@ -25,8 +25,6 @@ export interface TestNetwork {
   subnet: string;
   /** The hub: the namespace of the bridge, which has an address on it too. */
   hub: NetworkHost;
-  /** The host's own address on the bridge: where the test's requests come from. */
-  hostAddress: string;
   /** A new namespace joined to the bridge; `name` is short (it names the bridge's port) and unique in the network. */
   addHost(name: string): Promise<NetworkHost>;
   /**
@@ -80,9 +78,9 @@ export async function useTestNetwork(): Promise<TestNetwork> {
   await ip(`-n ${hub.namespace} link add br0 type bridge`);
   await ip(`-n ${hub.namespace} addr add ${hub.address}/24 dev br0`);
   await ip(`-n ${hub.namespace} link set br0 up`);
-  const hostAddress = address(1);
+  // The host's own address on the bridge, where the test's requests come from.
   await ip(`link add ${prefix} type veth peer name uplink netns ${hub.namespace}`);
-  await ip(`addr add ${hostAddress}/24 dev ${prefix}`);
+  await ip(`addr add ${address(1)}/24 dev ${prefix}`);
   await ip(`link set ${prefix} up`);
   await ip(`-n ${hub.namespace} link set uplink master br0 up`);
 
@@ -91,7 +89,6 @@ export async function useTestNetwork(): Promise<TestNetwork> {
   return {
     subnet: `${address(0)}/24`,
     hub,
-    hostAddress,
     async addHost(name) {
       if (!/^[a-z][a-z0-9]{0,9}$/.test(name) || names.has(name) || name === "hub") {
         throw new Error(`"${name}" is not a new host name of a few lowercase letters and digits`);

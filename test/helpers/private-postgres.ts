@@ -19,7 +19,6 @@ const STOP_MS = 30_000;
 export interface PrivatePostgres {
   /** A database for the servers under test, owned by a role of its own: postgres://micros:<password>@<address>/<db>. */
   url: string;
-  output(): string;
 }
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -115,7 +114,7 @@ export async function usePrivatePostgres(network: TestNetwork, host: NetworkHost
   } finally {
     await admin.end();
   }
-  return { url: `postgres://micros:${password}@${host.address}:${PORT}/micros`, output: () => output };
+  return { url: `postgres://micros:${password}@${host.address}:${PORT}/micros` };
 }
 
 /** A fast shutdown (SIGINT: open sessions are ended), and SIGKILL if even that hangs. */
