@@ -12,7 +12,7 @@ import { after } from "node:test";
 import { createTestDatabase, TEST_DATABASE_URL } from "./postgres.js";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
-const BIN = join(ROOT, "bin", "micros.js");
+export const BIN = join(ROOT, "bin", "micros.js");
 const FIXTURES = join(ROOT, "test", "fixtures");
 
 /**
@@ -71,22 +71,28 @@ export function databaseOf(dataDir: string): string | undefined {
   return databases.get(dataDir);
 }
 
+/** A server's process: its port once it listens, what it printed, and how to stop it. */
+export interface ServerProcess {
+  port: number;
+  process: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code once the process has exited, however it ended. */
+  exited: Promise<number | null>;
+  /** SIGTERM, then wait for a clean exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
 /**
- * Starts `micros server` on a fresh data dir (or `existingDataDir`). `token` is the admin's, for a server that
- * shares a database whose admin another server created: only that one wrote the token to its data dir.
+ * Spawns `command args` (a `micros server`, maybe behind a wrapper such as nsenter) and waits until it says it
+ * listens on `address`; a server that exits first fails the wait at once with what it printed.
  */
-export async function useServer(
-  flags: string[] = [],
+export async function spawnServer(
+  command: string,
+  args: string[],
   env: NodeJS.ProcessEnv = {},
-  existingDataDir?: string,
-  { token: adminToken }: { token?: string } = {},
-): Promise<MicrosServer> {
-  const dataDir = existingDataDir ?? (await useTmpDir("micros-data-"));
-  const database = await databaseFlags(dataDir, flags);
-  const child = spawn(process.execPath, [BIN, "server", "--port", "0", "--data-dir", dataDir, ...database, ...flags], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
-  });
+  address = "127.0.0.1",
+): Promise<ServerProcess> {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
     output += chunk;
@@ -95,10 +101,14 @@ export async function useServer(
     output += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const listening = new RegExp(`listening on http://${address.replaceAll(".", "\\.")}:(\\d+)`);
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start within 20 s, so it was killed:\n${output}`));
+    }, 20_000);
     const check = () => {
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      const match = listening.exec(output);
       if (match) {
         clearTimeout(timer);
         child.stdout.off("data", check);
@@ -106,9 +116,11 @@ export async function useServer(
       }
     };
     child.stdout.on("data", check);
-    exited.then(() => reject(new Error(`server exited at start:\n${output}`)));
+    exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`server exited at start:\n${output}`));
+    });
   });
-  const token = adminToken ?? (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
   let stopped: Promise<number | null> | undefined;
   // A server that ignores SIGTERM fails its test and is killed, rather than keeping the test run waiting on it.
   const stop = () => {
@@ -125,8 +137,29 @@ export async function useServer(
     }
     return stopped;
   };
-  cleanups.push(stop);
-  return { port, dataDir, token, process: child, output: () => output, stop };
+  return { port, process: child, output: () => output, exited, stop };
+}
+
+/**
+ * Starts `micros server` on a fresh data dir (or `existingDataDir`). `token` is the admin's, for a server that
+ * shares a database whose admin another server created: only that one wrote the token to its data dir.
+ */
+export async function useServer(
+  flags: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  existingDataDir?: string,
+  { token: adminToken }: { token?: string } = {},
+): Promise<MicrosServer> {
+  const dataDir = existingDataDir ?? (await useTmpDir("micros-data-"));
+  const database = await databaseFlags(dataDir, flags);
+  const server = await spawnServer(
+    process.execPath,
+    [BIN, "server", "--port", "0", "--data-dir", dataDir, ...database, ...flags],
+    env,
+  );
+  cleanups.push(server.stop);
+  const token = adminToken ?? (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
+  return { port: server.port, dataDir, token, process: server.process, output: server.output, stop: server.stop };
 }
 
 export interface CliResult {
@@ -165,16 +198,32 @@ export interface HttpResult {
   bytes: Buffer;
 }
 
-/** An HTTP request to the server's port with the given Host header, as a browser would send for a micro's URL. */
+/**
+ * An HTTP request to the server's port with the given Host header, as a browser would send for a micro's URL; to
+ * 127.0.0.1 unless `address` names the server's.
+ */
 export function request(
   port: number,
   host: string,
   path = "/",
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    address?: string;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { ...options.headers, host } },
+      {
+        host: options.address ?? "127.0.0.1",
+        port,
+        path,
+        method: options.method ?? "GET",
+        headers: { ...options.headers, host },
+        signal: options.signal,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import type { Command } from "commander";
 import { MicrosError } from "../../shared/errors.js";
+import { formatStorage } from "../../shared/format.js";
 import { type CliContext, print, printJson, step } from "../context.js";
 import { DataClient, DELETE_BATCH } from "../data-client.js";
 import { exportDrive, importDrive, uploadFile } from "../data-transfer.js";
@@ -13,17 +14,6 @@ const PROJECT_OPTION = [
   "--project <name>",
   "the project (default: the project of the micro in the current folder, else default)",
 ] as const;
-
-function size(bytes: number): string {
-  const units = ["bytes", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} bytes` : `${Number(value.toFixed(1))} ${units[unit]}`;
-}
 
 export function register(program: Command, ctx: CliContext, run: (work: () => Promise<number>) => Promise<void>): void {
   const drive = program
@@ -47,7 +37,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
             print(ctx, `Project ${client.project} has no drives yet: the first upload makes one.`);
           else
             for (const d of drives)
-              print(ctx, `${d.name.padEnd(32)} ${d.files} file${d.files === 1 ? "" : "s"}, ${size(d.bytes)}`);
+              print(ctx, `${d.name.padEnd(32)} ${d.files} file${d.files === 1 ? "" : "s"}, ${formatStorage(d.bytes)}`);
           return 0;
         }
         const names: string[] = [];
@@ -73,7 +63,7 @@ export function register(program: Command, ctx: CliContext, run: (work: () => Pr
         const client = await DataClient.open(ctx, options.project);
         const target = options.name ?? basename(file);
         const bytes = await uploadFile(client, name, target, resolve(ctx.cwd, file), options.contentType);
-        print(ctx, `Uploaded ${target} (${size(bytes)}) to drive ${name}.`);
+        print(ctx, `Uploaded ${target} (${formatStorage(bytes)}) to drive ${name}.`);
         return 0;
       }),
     );

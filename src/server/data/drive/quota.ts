@@ -1,3 +1,4 @@
+import { formatStorage } from "../../../shared/format.js";
 import { DetaError } from "../deta-error.js";
 
 /**
@@ -36,17 +37,6 @@ export class QuotaReservations {
 export function storageFull(used: number, quotaBytes: number): DetaError {
   return new DetaError(
     507,
-    `The project's Drive storage is full: ${formatBytes(used)} of ${formatBytes(quotaBytes)} used. Delete files, or ask the operator to raise --drive-quota.`,
+    `The project's Drive storage is full: ${formatStorage(used)} of ${formatStorage(quotaBytes)} used. Delete files, or ask the operator to raise --drive-quota.`,
   );
-}
-
-function formatBytes(bytes: number): string {
-  const units = ["bytes", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} bytes` : `${Number(value.toFixed(1))} ${units[unit]}`;
 }
