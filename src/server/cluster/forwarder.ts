@@ -1,9 +1,31 @@
 import { Agent, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
 
 /** A node that does not accept a connection this soon is taken as gone: a live one on the same network answers in ms. */
 const CONNECT_TIMEOUT_MS = 2000;
+
+/**
+ * Keep-alive connections to other nodes, each given up if it is not connected within CONNECT_TIMEOUT_MS (a machine
+ * that vanished drops packets rather than refusing them). Only the connect is timed: a slow answer is the micro's.
+ */
+class NodeAgent extends Agent {
+  constructor() {
+    super({ keepAlive: true });
+  }
+
+  override createConnection(...args: Parameters<Agent["createConnection"]>): Duplex {
+    const socket = super.createConnection(...args) as Socket;
+    const timer = setTimeout(() => {
+      socket.destroy(Object.assign(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`), { code: "ETIMEDOUT" }));
+    }, CONNECT_TIMEOUT_MS);
+    const clear = () => clearTimeout(timer);
+    socket.once("connect", clear);
+    socket.once("close", clear);
+    return socket;
+  }
+}
 
 export type ForwardOutcome = "sent" | { unreachable: Error; retry: boolean };
 
@@ -18,7 +40,7 @@ function hasBody(req: IncomingMessage): boolean {
  * they come (http-proxy-3: streaming both ways, WebSockets included). Connections to nodes are kept alive.
  */
 export class Forwarder {
-  private readonly agent = new Agent({ keepAlive: true });
+  private readonly agent = new NodeAgent();
   private readonly proxy = Forwarder.proxy(this.agent);
 
   /**
@@ -30,7 +52,6 @@ export class Forwarder {
       agent,
       ws: true,
       xfwd: false,
-      connectTimeout: CONNECT_TIMEOUT_MS,
     });
     proxy.on("error", (_err, _req, res) => {
       if (res && "destroy" in res) res.destroy();
