@@ -21,7 +21,7 @@
  * server makes its admin there and writes the token the benchmark reads).
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { Agent, request } from "node:http";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BaseStore } from "../src/server/data/base/base-store.js";
@@ -31,7 +31,7 @@ import { PgBaseStore } from "../src/server/data/base/pg-base-store.js";
 import { parseQuery } from "../src/server/data/base/query.js";
 import { openDataDatabase } from "../src/server/data/data-database.js";
 import { PostgresStore } from "../src/server/store/postgres/postgres-store.js";
-import { startServer, stats, writeResult } from "./lib.js";
+import { baseClient, startServer, stats, writeResult } from "./lib.js";
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -69,11 +69,6 @@ const FILTERS = {
   "every item": [{ "tags?not_contains": "member" }],
 };
 
-interface Answer {
-  status: number;
-  body: string;
-}
-
 /** p50 and p99 of each way, and the micro's over the store's alone. */
 function compared(micro: number[], http: number[], direct: number[]) {
   const ratio = (p: "p50" | "p99") => Math.round((stats(micro)[p] / stats(direct)[p]) * 10) / 10;
@@ -89,32 +84,9 @@ const server = await startServer(["--warm-pool", "0", ...(DATABASE ? ["--databas
 const postgres = DATABASE ? await PostgresStore.open(DATABASE) : undefined;
 const direct = await mkdtemp(join(tmpdir(), "micros-bench-base-"));
 try {
-  const { key, project } = await server.api<{ key: string; project: { id: string } }>("/v1/projects/default/key");
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const call = (method: string, path: string, body?: unknown): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port: server.port,
-          method,
-          agent,
-          path: `/base/v1/${project.id}/bench${path}`,
-          headers: { "x-api-key": key, ...(payload && { "content-type": "application/json" }) },
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            text += chunk;
-          });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
-    });
+  const base = await baseClient(server);
+  const call = base.call;
+  const project = { id: base.projectId };
   const store: Bases = postgres
     ? new PgBaseStore(postgres.db)
     : new BaseStore(openDataDatabase(join(direct, "data.db")));
@@ -260,7 +232,7 @@ try {
   };
   console.log(JSON.stringify(results, null, 2));
   await writeResult(DATABASE ? "base-postgres" : "base", results);
-  agent.destroy();
+  base.close();
 } finally {
   await server.close();
   await postgres?.close();

@@ -28,7 +28,19 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import { ownerOf } from "../src/server/cluster/placement.js";
 import type { NodeView } from "../src/shared/api.js";
-import { type BenchServer, BIN, cpuMs, microId, startServer, stats, timeToFirstByte, writeResult } from "./lib.js";
+import {
+  type Answer,
+  type BaseClient,
+  type BenchServer,
+  BIN,
+  baseClient,
+  cpuMs,
+  microId,
+  startServer,
+  stats,
+  timeToFirstByte,
+  writeResult,
+} from "./lib.js";
 import { type BenchDatabase, createBenchDatabase } from "./postgres.js";
 
 function flag(name: string, fallback: number): number {
@@ -64,11 +76,6 @@ const round1 = (value: number) => Math.round(value * 10) / 10;
 const app = (mark: string) => `const http = require("node:http");
 http.createServer((req, res) => res.end(${JSON.stringify(mark)})).listen(process.env.PORT);
 `;
-
-interface Answer {
-  status: number;
-  body: string;
-}
 
 /** A GET to `host` through `server`; `agent: false` opens a connection of its own. */
 function get(server: BenchServer, host: string | undefined, path: string, agent: Agent | false): Promise<Answer> {
@@ -259,45 +266,6 @@ async function throughput(way: Way): Promise<Rate> {
   };
 }
 
-/** Base on a platform's /base, from the host, as a micro's project key opens it. */
-interface BaseClient {
-  call(method: string, path: string, body?: unknown): Promise<Answer>;
-  close(): void;
-}
-
-async function baseClient(server: BenchServer, admin: BenchServer): Promise<BaseClient> {
-  const { key, project } = await admin.api<{ key: string; project: { id: string } }>("/v1/projects/default/key");
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  return {
-    call: (method, path, body) =>
-      new Promise((done, fail) => {
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const req = request(
-          {
-            host: "127.0.0.1",
-            port: server.port,
-            method,
-            agent,
-            path: `/base/v1/${project.id}/bench${path}`,
-            headers: { "x-api-key": key, ...(payload && { "content-type": "application/json" }) },
-          },
-          (res) => {
-            let text = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => {
-              text += chunk;
-            });
-            res.on("end", () => done({ status: res.statusCode ?? 0, body: text }));
-          },
-        );
-        req.on("error", fail);
-        req.end(payload);
-      }),
-    close: () => agent.destroy(),
-  };
-}
-
-/** Puts then gets `count` items of ~90 bytes, one at a time; the milliseconds of each. */
 async function putsAndGets(base: BaseClient, count: number, from: number): Promise<{ put: number[]; get: number[] }> {
   const times = { put: [] as number[], get: [] as number[] };
   for (let i = from; i < from + count; i++) {

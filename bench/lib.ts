@@ -2,7 +2,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { chmod, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -139,4 +139,51 @@ export async function writeResult(name: string, result: unknown): Promise<void> 
   const { mkdir } = await import("node:fs/promises");
   await mkdir(join(ROOT, "bench", "results"), { recursive: true });
   await writeFile(join(ROOT, "bench", "results", `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+/** Base on a platform's /base, from the host, as a micro's project key opens it: one kept-alive connection. */
+export interface BaseClient {
+  /** The project whose key the client sends. */
+  projectId: string;
+  call(method: string, path: string, body?: unknown): Promise<Answer>;
+  close(): void;
+}
+
+/** A client of base `bench` of the admin's default project, on `server` (the admin's token is `admin`'s). */
+export async function baseClient(server: BenchServer, admin: BenchServer = server): Promise<BaseClient> {
+  const { key, project } = await admin.api<{ key: string; project: { id: string } }>("/v1/projects/default/key");
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return {
+    projectId: project.id,
+    call: (method, path, body) =>
+      new Promise((done, fail) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            method,
+            agent,
+            path: `/base/v1/${project.id}/bench${path}`,
+            headers: { "x-api-key": key, ...(payload && { "content-type": "application/json" }) },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              text += chunk;
+            });
+            res.on("end", () => done({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on("error", fail);
+        req.end(payload);
+      }),
+    close: () => agent.destroy(),
+  };
 }
